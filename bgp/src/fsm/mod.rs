@@ -1,0 +1,1 @@
+//! The session state machine (RFC 4271 §8).
