@@ -5,9 +5,19 @@
 //! walked on demand, so an UPDATE with a thousand prefixes allocates nothing
 //! per prefix.
 
+pub mod capability;
+pub mod message;
 pub mod notification;
+pub mod open;
+pub mod route_refresh;
+pub mod update;
 
+pub use capability::Capability;
+pub use message::Message;
 pub use notification::{ErrorCode, Notification};
+pub use open::{Open, OptionalParameter};
+pub use route_refresh::RouteRefresh;
+pub use update::Update;
 
 /// What the session negotiated that changes how bytes are read and written.
 /// Before the OPEN exchange completes, `DecodeContext::default()` applies.
