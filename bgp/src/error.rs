@@ -62,3 +62,23 @@ impl AttributeAction {
         }
     }
 }
+
+/// A message that cannot be put on the wire as asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EncodeError {
+    /// Longer than the session allows: 4096 octets, or 65535 with Extended
+    /// Message (RFC 8654 §4).
+    TooLong { len: usize, max: usize },
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EncodeError::TooLong { len, max } => {
+                write!(f, "message of {len} octets exceeds the maximum of {max}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for EncodeError {}

@@ -15,6 +15,6 @@ pub mod router_id;
 pub mod wire;
 
 pub use asn::Asn;
-pub use error::{AttributeAction, DecodeError};
+pub use error::{AttributeAction, DecodeError, EncodeError};
 pub use family::{Afi, Family, Safi};
 pub use router_id::RouterId;
