@@ -1,0 +1,174 @@
+//! The control socket protocol: newline-delimited JSON over a unix stream
+//! socket (mode 0600, root only).
+//!
+//! The client writes one [`Request`] as a JSON object on one line. The daemon
+//! answers with one [`Reply`] line, except for `follow`, which answers with a
+//! stream of [`Reply::Event`] lines until the client closes the connection.
+//! Field names are part of the stable interface (SPEC §3): add fields, never
+//! rename or remove them.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+/// What a client asks for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum Request {
+    /// One line per neighbor (`romana-bgp show`).
+    Summary,
+    /// Full detail of every neighbor, or of one.
+    Neighbors { address: Option<IpAddr> },
+    /// The routes that passed the import policy.
+    Routes,
+    /// Session events, streamed until the client hangs up.
+    Follow,
+}
+
+/// What the daemon answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum Reply {
+    Summary(Summary),
+    Neighbors(NeighborDetails),
+    Routes(Routes),
+    Event(SessionEvent),
+    Error { message: String },
+}
+
+/// `show -o json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub router_id: String,
+    pub local_as: u32,
+    pub neighbors: Vec<NeighborSummary>,
+}
+
+/// One neighbor in the summary. SPEC §3 names these fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NeighborSummary {
+    pub address: IpAddr,
+    pub remote_as: u32,
+    pub local_as: u32,
+    /// RFC 4271 state name: Idle, Connect, Active, OpenSent, OpenConfirm,
+    /// Established.
+    pub state: String,
+    /// Seconds since the session reached, or left, Established; 0 if never.
+    pub uptime_secs: u64,
+    pub prefixes_received: u64,
+    pub prefixes_accepted: u64,
+    pub prefixes_advertised: u64,
+    pub messages_received: u64,
+    pub messages_sent: u64,
+    /// The last NOTIFICATION sent or received, decoded, e.g. "received OPEN
+    /// Message Error/Bad Peer AS (2/2)"; or a transport error. Null if none.
+    pub last_error: Option<String>,
+}
+
+/// `show neighbors [ADDR] -o json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NeighborDetails {
+    pub neighbors: Vec<NeighborDetail>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NeighborDetail {
+    #[serde(flatten)]
+    pub summary: NeighborSummary,
+    pub port: u16,
+    pub passive: bool,
+    pub peer_router_id: Option<String>,
+    /// Configured hold time, and the negotiated one once Established.
+    pub hold_time_configured: u16,
+    pub hold_time: Option<u16>,
+    pub keepalive_time: Option<u16>,
+    /// Negotiated capabilities, by name (e.g. "4-octet-as", "route-refresh",
+    /// "ipv4-unicast").
+    pub capabilities: Vec<String>,
+    pub established_transitions: u64,
+    pub last_notification_sent: Option<NotificationRecord>,
+    pub last_notification_received: Option<NotificationRecord>,
+}
+
+/// A NOTIFICATION as `show` reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationRecord {
+    pub code: u8,
+    pub subcode: u8,
+    /// "Code name/Subcode name".
+    pub name: String,
+    /// RFC 9003 shutdown communication, if one was carried.
+    pub communication: Option<String>,
+    /// Unix time in seconds.
+    pub at: u64,
+}
+
+/// `show routes -o json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Routes {
+    pub routes: Vec<RouteEntry>,
+}
+
+/// One route that passed the import policy. SPEC §3 names these fields.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteEntry {
+    pub prefix: String,
+    pub neighbor: IpAddr,
+    pub next_hop: IpAddr,
+    pub as_path: Vec<u32>,
+    /// In the kernel's routing table.
+    pub installed: bool,
+}
+
+/// One line of `show ... follow`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionEvent {
+    /// Unix time in milliseconds.
+    pub at_ms: u64,
+    pub neighbor: IpAddr,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    StateChanged { from: String, to: String },
+    NotificationSent { notification: NotificationRecord },
+    NotificationReceived { notification: NotificationRecord },
+    PrefixesAccepted { count: u64 },
+    /// The connection failed or dropped without a NOTIFICATION.
+    TransportError { message: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_tagged_objects() {
+        let line = serde_json::to_string(&Request::Neighbors {
+            address: Some("192.168.10.1".parse().unwrap()),
+        })
+        .unwrap();
+        assert_eq!(line, r#"{"request":"neighbors","address":"192.168.10.1"}"#);
+        let back: Request = serde_json::from_str(r#"{"request":"summary"}"#).unwrap();
+        assert_eq!(back, Request::Summary);
+    }
+
+    #[test]
+    fn event_lines_are_flat() {
+        let e = SessionEvent {
+            at_ms: 1,
+            neighbor: "192.168.10.1".parse().unwrap(),
+            kind: EventKind::StateChanged {
+                from: "OpenConfirm".into(),
+                to: "Established".into(),
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"at_ms":1,"neighbor":"192.168.10.1","event":"state_changed","from":"OpenConfirm","to":"Established"}"#
+        );
+    }
+}

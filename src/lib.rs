@@ -1,0 +1,4 @@
+//! romana-bgp: the daemon and the CLI's client side. The binary in
+//! `main.rs` is only the command line; everything it does lives here.
+
+pub mod api;
