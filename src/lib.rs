@@ -2,3 +2,4 @@
 //! `main.rs` is only the command line; everything it does lives here.
 
 pub mod api;
+pub mod speaker;
