@@ -1,15 +1,42 @@
 //! The control socket protocol: newline-delimited JSON over a unix stream
-//! socket (mode 0600, root only).
+//! socket (mode 0600, root only; default `/run/romana-bgp/romana-bgp.sock`).
 //!
-//! The client writes one [`Request`] as a JSON object on one line. The daemon
-//! answers with one [`Reply`] line, except for `follow`, which answers with a
-//! stream of [`Reply::Event`] lines until the client closes the connection.
-//! Field names are part of the stable interface (SPEC §3): add fields, never
-//! rename or remove them.
+//! The client writes one [`Request`] as a JSON object on one line, and the
+//! daemon answers with one [`Reply`] line. A connection may carry any number
+//! of requests, one after the other, until the client closes it:
+//!
+//! ```text
+//! > {"request":"summary"}
+//! < {"reply":"summary","router_id":"192.168.10.2","local_as":65001,"neighbors":[...]}
+//! > {"request":"neighbors","address":"192.168.10.1"}
+//! < {"reply":"neighbors","neighbors":[...]}
+//! > {"request":"routes"}
+//! < {"reply":"routes","routes":[...]}
+//! ```
+//!
+//! `follow` turns the connection into a stream: the daemon answers
+//! `{"reply":"following"}` once it is subscribed, then one
+//! [`Reply::Event`] line per session event, and a [`Reply::Lagged`] line
+//! when the client read too slowly and events were dropped for it, until the
+//! client closes the connection.
+//!
+//! A request that cannot be parsed, or is longer than
+//! [`MAX_REQUEST_LINE`] bytes, gets a [`Reply::Error`] line and the
+//! connection stays usable. Field names are part of the stable interface
+//! (SPEC §3): add fields, never rename or remove them.
 
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
+
+/// The socket the daemon listens on and the CLI connects to unless told
+/// otherwise (SPEC §3).
+pub const DEFAULT_SOCKET: &str = "/run/romana-bgp/romana-bgp.sock";
+
+/// The longest request line the daemon reads, newline excluded; a longer
+/// one is discarded unread so a client cannot make the daemon allocate
+/// without bound.
+pub const MAX_REQUEST_LINE: usize = 64 * 1024;
 
 /// What a client asks for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,8 +59,16 @@ pub enum Reply {
     Summary(Summary),
     Neighbors(NeighborDetails),
     Routes(Routes),
+    /// The answer to `follow`: the subscription is in place, events follow.
+    Following,
     Event(SessionEvent),
-    Error { message: String },
+    /// This many events were dropped because the client read too slowly.
+    Lagged {
+        missed: u64,
+    },
+    Error {
+        message: String,
+    },
 }
 
 /// `show -o json`.
@@ -133,12 +168,23 @@ pub struct SessionEvent {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
-    StateChanged { from: String, to: String },
-    NotificationSent { notification: NotificationRecord },
-    NotificationReceived { notification: NotificationRecord },
-    PrefixesAccepted { count: u64 },
+    StateChanged {
+        from: String,
+        to: String,
+    },
+    NotificationSent {
+        notification: NotificationRecord,
+    },
+    NotificationReceived {
+        notification: NotificationRecord,
+    },
+    PrefixesAccepted {
+        count: u64,
+    },
     /// The connection failed or dropped without a NOTIFICATION.
-    TransportError { message: String },
+    TransportError {
+        message: String,
+    },
 }
 
 #[cfg(test)]
@@ -169,6 +215,18 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&e).unwrap(),
             r#"{"at_ms":1,"neighbor":"192.168.10.1","event":"state_changed","from":"OpenConfirm","to":"Established"}"#
+        );
+    }
+
+    #[test]
+    fn stream_control_replies_are_tagged_objects() {
+        assert_eq!(
+            serde_json::to_string(&Reply::Following).unwrap(),
+            r#"{"reply":"following"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Reply::Lagged { missed: 3 }).unwrap(),
+            r#"{"reply":"lagged","missed":3}"#
         );
     }
 }
