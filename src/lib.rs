@@ -2,4 +2,6 @@
 //! `main.rs` is only the command line; everything it does lives here.
 
 pub mod api;
+pub mod plan;
+pub mod policy;
 pub mod speaker;
