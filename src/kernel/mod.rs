@@ -1,0 +1,43 @@
+//! Everything romana-bgp does to the kernel's routing table and addresses,
+//! through rtnetlink.
+//!
+//! The daemon owns exactly what carries its mark: routes with the routing
+//! protocol id [`RTPROT_ROMANA`], addresses with the same id as `IFA_PROTO`.
+//! Everything else belongs to someone else and is never changed or deleted;
+//! a wanted route whose key another's route holds is a conflict, reported.
+//!
+//! Deciding is separate from doing: [`plan::plan`] diffs the wanted routes
+//! against a dump without I/O, [`RouteTable`] is the dump/apply boundary,
+//! [`Netlink`] the real table behind it, and [`OwnedRoutes`] the single
+//! writer that keeps the receipt of what is installed.
+
+pub mod addr;
+pub mod error;
+pub mod link;
+mod message;
+pub mod netlink;
+pub mod owned;
+pub mod plan;
+pub mod route;
+pub mod table;
+
+pub use addr::AddressChange;
+pub use error::{
+    Action, AddressError, ApplyFailed, ConnectError, DumpError, Errno, Failure, LinkError,
+    RouteError, RouteFailure,
+};
+pub use netlink::Netlink;
+pub use owned::{OwnedRoutes, ReconcileReport};
+pub use plan::{Conflict, Plan, PresentRoute, RouteChange, RouteKey, Sweep, WantedRoutes};
+pub use route::{IfIndex, InvalidRoute, NextHop, NextHops, Route, RouteTarget};
+pub use table::RouteTable;
+
+/// The routing protocol id (`rtm_protocol`) of the daemon's routes.
+///
+/// Values up to 4 mean something to the kernel; above that, daemons pick
+/// their own. Taken elsewhere: 8 to 18, 42 and 99 (`/etc/iproute2/rt_protos`:
+/// gated, zebra, bird, dhcp, keepalived, babel, openr), 80 (Calico's Felix),
+/// 186 to 198 (FRR's daemons, `rt_protos.d/frr.conf`: bgp ... openfabric,
+/// srte). 201 is free in all of them, so `ip route show proto 201` lists
+/// exactly the daemon's routes.
+pub const RTPROT_ROMANA: u8 = 201;

@@ -1,0 +1,322 @@
+//! The rtnetlink connection: single requests, dumps, and batches that send
+//! many requests in one datagram and then collect their acknowledgements,
+//! which is what makes installing ten thousand endpoint routes fast.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use rtnetlink::packet_core::ErrorMessage;
+use rtnetlink::packet_core::{
+    NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
+    NetlinkMessage, NetlinkPayload,
+};
+use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::proto::ConnectionHandle;
+use rtnetlink::sys::{AsyncSocket, SocketAddr, protocols::NETLINK_ROUTE};
+
+use super::error::{ConnectError, Errno, Failure};
+
+/// Receive buffer asked for. Every acknowledgement of a batch is queued in
+/// it before the daemon reads any, so it bounds the batch size; the kernel
+/// caps the request at `net.core.rmem_max` and doubles it.
+const RECEIVE_BUFFER: libc::c_int = 4 << 20;
+
+/// What one queued acknowledgement costs in the receive buffer: a small
+/// datagram's kernel bookkeeping (`skb` truesize) is about 768 octets,
+/// rounded up for safety.
+const ACK_COST: usize = 1024;
+
+/// Octets of requests sent in one datagram: well below the default socket
+/// send buffer (`net.core.wmem_default`, 208 KiB), which the kernel
+/// requires a datagram to fit in.
+const MAX_DATAGRAM: usize = 64 * 1024;
+
+/// Requests sent in one datagram at most.
+const MAX_BATCH: usize = 1024;
+
+/// How long to wait for an answer the kernel gives synchronously; only a
+/// lost acknowledgement takes this long.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A dump that raced with a change is marked interrupted; it is retried
+/// this many times before the (possibly inconsistent) result is used.
+const DUMP_ATTEMPTS: usize = 3;
+
+/// `NLMSGERR_ATTR_MSG`: the extended ack's text.
+const NLMSGERR_ATTR_MSG: u16 = 1;
+
+/// Length of a netlink message header, the part a capped error echoes.
+const NLMSG_HEADER_LEN: usize = 16;
+
+/// An open rtnetlink connection. Cheap to clone; all clones share one
+/// socket, served by a task on the tokio runtime that opened it.
+#[derive(Clone, Debug)]
+pub struct Netlink {
+    handle: ConnectionHandle<RouteNetlinkMessage>,
+    batch_limit: usize,
+}
+
+impl Netlink {
+    /// Opens the socket in the calling thread's network namespace and
+    /// spawns its I/O task; must be called inside a tokio runtime.
+    pub fn connect() -> Result<Self, ConnectError> {
+        let (mut connection, handle, unsolicited) =
+            rtnetlink::proto::new_connection::<RouteNetlinkMessage>(NETLINK_ROUTE)
+                .map_err(ConnectError)?;
+        // No multicast groups are joined, so nothing unsolicited is expected.
+        drop(unsolicited);
+        // Acks are delivered to the request, so the n-th answer of a batch
+        // belongs to its n-th request.
+        connection.set_forward_ack(true);
+        let socket = connection.socket_mut().socket_mut();
+        // Errors echo only the request's header, and carry the kernel's text.
+        socket.set_cap_ack(true).map_err(ConnectError)?;
+        socket.set_ext_ack(true).map_err(ConnectError)?;
+        // A smaller buffer than asked for only means smaller batches.
+        if let Err(e) = socket.set_rx_buf_sz(RECEIVE_BUFFER) {
+            tracing::debug!("netlink receive buffer stays at its default: {e}");
+        }
+        let receive_buffer = socket.get_rx_buf_sz().map_err(ConnectError)?;
+        tokio::spawn(connection);
+        Ok(Self {
+            handle,
+            batch_limit: (receive_buffer / ACK_COST).clamp(1, MAX_BATCH),
+        })
+    }
+
+    /// How many requests `batch` sends before it waits for their answers.
+    pub fn batch_limit(&self) -> usize {
+        self.batch_limit
+    }
+
+    /// Sends one request that the kernel acknowledges.
+    pub(super) async fn acknowledged(
+        &self,
+        message: RouteNetlinkMessage,
+        flags: u16,
+    ) -> Result<(), Failure> {
+        let mut results = self.batch(vec![(message, flags)]).await;
+        results.pop().unwrap_or(Err(Failure::NoAnswer))
+    }
+
+    /// Sends one request that the kernel answers with one message (a get
+    /// of a single object).
+    pub(super) async fn get(
+        &self,
+        message: RouteNetlinkMessage,
+    ) -> Result<RouteNetlinkMessage, Failure> {
+        let mut request = NetlinkMessage::from(message);
+        request.header.flags = NLM_F_REQUEST;
+        let mut answers = self.send(vec![request])?;
+        let answer = tokio::time::timeout(ANSWER_TIMEOUT, answers.next())
+            .await
+            .map_err(|_| Failure::NoAnswer)?
+            .ok_or(Failure::ConnectionClosed)?;
+        match answer.payload {
+            NetlinkPayload::InnerMessage(inner) => Ok(inner),
+            NetlinkPayload::Error(e) => Err(kernel_failure(&e, answer.header.flags)),
+            _ => Err(Failure::NoAnswer),
+        }
+    }
+
+    /// Reads every object of a kind (`RTM_GETROUTE`, `RTM_GETADDR`, ...).
+    pub(super) async fn dump_objects(
+        &self,
+        message: RouteNetlinkMessage,
+    ) -> Result<Vec<RouteNetlinkMessage>, Failure> {
+        let mut attempt = 1;
+        loop {
+            let (objects, interrupted) = self.dump_once(message.clone()).await?;
+            if !interrupted || attempt == DUMP_ATTEMPTS {
+                return Ok(objects);
+            }
+            attempt += 1;
+        }
+    }
+
+    async fn dump_once(
+        &self,
+        message: RouteNetlinkMessage,
+    ) -> Result<(Vec<RouteNetlinkMessage>, bool), Failure> {
+        let mut request = NetlinkMessage::from(message);
+        request.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+        let mut answers = self.send(vec![request])?;
+        let mut objects = Vec::new();
+        let mut interrupted = false;
+        loop {
+            // The kernel sends a dump in parts as the daemon reads them, so
+            // the timeout is per part, not for the whole dump.
+            let next = tokio::time::timeout(ANSWER_TIMEOUT, answers.next())
+                .await
+                .map_err(|_| Failure::NoAnswer)?;
+            let Some(answer) = next else {
+                return Ok((objects, interrupted));
+            };
+            interrupted |= answer.header.flags & NLM_F_DUMP_INTR != 0;
+            match answer.payload {
+                NetlinkPayload::InnerMessage(inner) => objects.push(inner),
+                NetlinkPayload::Error(e) if e.code.is_some() => {
+                    return Err(kernel_failure(&e, answer.header.flags));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Sends requests that the kernel acknowledges, many per datagram, and
+    /// returns one result per request, in order. The kernel handles the
+    /// requests of a datagram one after another, as if sent one by one.
+    pub(super) async fn batch(
+        &self,
+        requests: Vec<(RouteNetlinkMessage, u16)>,
+    ) -> Vec<Result<(), Failure>> {
+        let mut results = Vec::with_capacity(requests.len());
+        let mut chunk = Vec::new();
+        let mut chunk_octets = 0;
+        for (message, flags) in requests {
+            let mut request = NetlinkMessage::from(message);
+            request.header.flags = flags | NLM_F_REQUEST | NLM_F_ACK;
+            request.finalize();
+            let octets = request.buffer_len();
+            if !chunk.is_empty()
+                && (chunk.len() == self.batch_limit || chunk_octets + octets > MAX_DATAGRAM)
+            {
+                self.send_chunk(std::mem::take(&mut chunk), &mut results)
+                    .await;
+                chunk_octets = 0;
+            }
+            chunk_octets += octets;
+            chunk.push(request);
+        }
+        if !chunk.is_empty() {
+            self.send_chunk(chunk, &mut results).await;
+        }
+        results
+    }
+
+    async fn send_chunk(
+        &self,
+        chunk: Vec<NetlinkMessage<RouteNetlinkMessage>>,
+        results: &mut Vec<Result<(), Failure>>,
+    ) {
+        let expected = chunk.len();
+        let done = results.len() + expected;
+        match self.send(chunk) {
+            Err(failure) => results.resize(done, Err(failure)),
+            Ok(mut answers) => {
+                while results.len() < done {
+                    let next = tokio::time::timeout(ANSWER_TIMEOUT, answers.next()).await;
+                    match next {
+                        Err(_) => results.resize(done, Err(Failure::NoAnswer)),
+                        Ok(None) => results.resize(done, Err(Failure::ConnectionClosed)),
+                        Ok(Some(answer)) => {
+                            if let NetlinkPayload::Error(e) = &answer.payload {
+                                results.push(match e.code {
+                                    None => Ok(()),
+                                    Some(_) => Err(kernel_failure(e, answer.header.flags)),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn send(
+        &self,
+        messages: Vec<NetlinkMessage<RouteNetlinkMessage>>,
+    ) -> Result<impl futures::Stream<Item = NetlinkMessage<RouteNetlinkMessage>> + use<>, Failure>
+    {
+        self.handle
+            .request_batch(messages, SocketAddr::new(0, 0))
+            .map_err(|_| Failure::ConnectionClosed)
+    }
+}
+
+fn kernel_failure(error: &ErrorMessage, flags: u16) -> Failure {
+    Failure::Kernel {
+        errno: Errno(error.raw_code().saturating_abs()),
+        message: extended_ack_text(&error.header, flags),
+    }
+}
+
+/// The kernel's explanation in an extended ack (`NLMSGERR_ATTR_MSG`), found
+/// among the attributes after the echoed request.
+fn extended_ack_text(payload: &[u8], flags: u16) -> Option<String> {
+    if flags & NLM_F_ACK_TLVS == 0 || flags & NLM_F_CAPPED == 0 {
+        return None;
+    }
+    let mut attributes = payload.get(NLMSG_HEADER_LEN..)?;
+    while let (Some(len), Some(kind)) = (u16_at(attributes, 0), u16_at(attributes, 2)) {
+        let len = usize::from(len);
+        let value = attributes.get(4..len)?;
+        if kind & 0x3fff == NLMSGERR_ATTR_MSG {
+            let text = value.split(|&b| b == 0).next().unwrap_or_default();
+            return Some(String::from_utf8_lossy(text).into_owned());
+        }
+        attributes = attributes.get(len.next_multiple_of(4)..)?;
+    }
+    None
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
+    let pair = bytes.get(at..at.checked_add(2)?)?;
+    Some(u16::from_ne_bytes(pair.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attribute(kind: u16, value: &[u8]) -> Vec<u8> {
+        let len = 4 + value.len();
+        let mut out = Vec::new();
+        out.extend_from_slice(&(len as u16).to_ne_bytes());
+        out.extend_from_slice(&kind.to_ne_bytes());
+        out.extend_from_slice(value);
+        out.resize(len.next_multiple_of(4), 0);
+        out
+    }
+
+    #[test]
+    fn extended_ack_text_is_found_after_other_attributes() {
+        let mut payload = vec![0u8; NLMSG_HEADER_LEN];
+        payload.extend(attribute(2, &7u32.to_ne_bytes()));
+        payload.extend(attribute(
+            NLMSGERR_ATTR_MSG,
+            b"Nexthop has invalid gateway\0",
+        ));
+        assert_eq!(
+            extended_ack_text(&payload, NLM_F_CAPPED | NLM_F_ACK_TLVS).as_deref(),
+            Some("Nexthop has invalid gateway")
+        );
+    }
+
+    #[test]
+    fn no_text_without_the_tlv_flag() {
+        let mut payload = vec![0u8; NLMSG_HEADER_LEN];
+        payload.extend(attribute(NLMSGERR_ATTR_MSG, b"x\0"));
+        assert_eq!(extended_ack_text(&payload, NLM_F_CAPPED), None);
+    }
+
+    #[test]
+    fn truncated_attributes_do_not_panic() {
+        let mut payload = vec![0u8; NLMSG_HEADER_LEN];
+        payload.extend_from_slice(&[200, 0, 1, 0, b'a']);
+        assert_eq!(
+            extended_ack_text(&payload, NLM_F_CAPPED | NLM_F_ACK_TLVS),
+            None
+        );
+        payload.truncate(NLMSG_HEADER_LEN + 3);
+        assert_eq!(
+            extended_ack_text(&payload, NLM_F_CAPPED | NLM_F_ACK_TLVS),
+            None
+        );
+        let zero_length = [vec![0u8; NLMSG_HEADER_LEN], vec![0, 0, 1, 0]].concat();
+        assert_eq!(
+            extended_ack_text(&zero_length, NLM_F_CAPPED | NLM_F_ACK_TLVS),
+            None
+        );
+    }
+}
