@@ -63,6 +63,34 @@ impl AttributeAction {
     }
 }
 
+/// A malformed path attribute an UPDATE was still taken with (RFC 7606 §2):
+/// the attribute was discarded, or the UPDATE is treated as withdraw. RFC
+/// 7606 §6 asks that each be logged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttributeError {
+    /// The attribute type code (0 when the attribute could not be framed).
+    pub type_code: u8,
+    /// `Discard` or `TreatAsWithdraw`; a reset is the decode error instead.
+    pub action: AttributeAction,
+    /// What was wrong, citing the rule.
+    pub reason: &'static str,
+}
+
+impl fmt::Display for AttributeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let action = match self.action {
+            AttributeAction::Discard => "attribute discarded",
+            AttributeAction::TreatAsWithdraw => "UPDATE treated as withdraw",
+            AttributeAction::Reset(_) => "session reset",
+        };
+        write!(
+            f,
+            "attribute {}: {} ({action})",
+            self.type_code, self.reason
+        )
+    }
+}
+
 /// A message that cannot be put on the wire as asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EncodeError {

@@ -5,8 +5,10 @@
 //! walked on demand, so an UPDATE with a thousand prefixes allocates nothing
 //! per prefix.
 
+pub mod attribute;
 pub mod capability;
 pub mod message;
+pub mod nlri;
 pub mod notification;
 pub mod open;
 pub mod route_refresh;
@@ -30,4 +32,10 @@ pub struct DecodeContext {
     pub extended_message: bool,
     /// RFC 8950: IPv4 NLRI may carry an IPv6 next hop in MP_REACH_NLRI.
     pub extended_next_hop_ipv4: bool,
+    /// The peer is in our AS (RFC 4271 §3: internal). LOCAL_PREF,
+    /// ORIGINATOR_ID and CLUSTER_LIST are only taken from internal peers
+    /// (RFC 7606 §7.5, §7.9, §7.10); AS_PATH confederation segments only
+    /// from them (RFC 5065 §5); and an announcement to them carries an empty
+    /// AS_PATH and a LOCAL_PREF (RFC 4271 §5.1.2, §5.1.5).
+    pub ibgp: bool,
 }
