@@ -5,6 +5,7 @@
 //! walked on demand, so an UPDATE with a thousand prefixes allocates nothing
 //! per prefix.
 
+pub mod announce;
 pub mod attribute;
 pub mod capability;
 pub mod message;
