@@ -8,6 +8,7 @@
 pub mod announce;
 pub mod attribute;
 pub mod capability;
+pub mod header;
 pub mod message;
 pub mod nlri;
 pub mod notification;
@@ -16,9 +17,13 @@ pub mod route_refresh;
 pub mod update;
 
 pub use capability::Capability;
+pub use capability::CapabilityCode;
+pub use header::{Header, MessageType};
 pub use message::Message;
+pub use message::{decode_message, encode_message};
 pub use notification::{ErrorCode, Notification};
 pub use open::{Open, OptionalParameter};
+pub use route_refresh::RefreshSubtype;
 pub use route_refresh::RouteRefresh;
 pub use update::Update;
 
