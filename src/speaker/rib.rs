@@ -85,6 +85,8 @@ pub struct KernelChange {
 #[derive(Default, Debug)]
 pub struct Rib {
     entries: HashMap<IpNet, Entry>,
+    /// Paths held per neighbor: its accepted-prefix count.
+    counts: HashMap<NeighborIdx, u64>,
 }
 
 impl Rib {
@@ -101,6 +103,8 @@ impl Rib {
     /// neighbor). Returns the kernel change if the multipath set changed.
     pub fn announce(&mut self, prefix: IpNet, path: Path) -> Option<KernelChange> {
         let before = self.next_hops(&prefix);
+        let neighbor = path.neighbor;
+        let mut added = true;
         match self.entries.get_mut(&prefix) {
             None => {
                 self.entries.insert(
@@ -112,16 +116,25 @@ impl Rib {
                 );
             }
             Some(entry) => match &mut entry.paths {
-                Paths::One(p) if p.neighbor == path.neighbor => *p = path,
+                Paths::One(p) if p.neighbor == path.neighbor => {
+                    *p = path;
+                    added = false;
+                }
                 Paths::One(p) => {
                     let first = p.clone();
                     entry.paths = Paths::Many(vec![first, path]);
                 }
                 Paths::Many(v) => match v.iter_mut().find(|p| p.neighbor == path.neighbor) {
-                    Some(p) => *p = path,
+                    Some(p) => {
+                        *p = path;
+                        added = false;
+                    }
                     None => v.push(path),
                 },
             },
+        }
+        if added {
+            *self.counts.entry(neighbor).or_default() += 1;
         }
         self.change_if_different(prefix, before)
     }
@@ -136,14 +149,26 @@ impl Rib {
             }
             Paths::One(_) => return None,
             Paths::Many(v) => {
+                let len = v.len();
                 v.retain(|p| p.neighbor != neighbor);
+                if v.len() == len {
+                    return None;
+                }
                 if v.len() == 1 {
                     let last = v.pop().expect("one path left");
                     entry.paths = Paths::One(last);
                 }
             }
         }
+        if let Some(c) = self.counts.get_mut(&neighbor) {
+            *c = c.saturating_sub(1);
+        }
         self.change_if_different(prefix, before)
+    }
+
+    /// How many prefixes a neighbor has a path for: its accepted count.
+    pub fn accepted(&self, neighbor: NeighborIdx) -> u64 {
+        self.counts.get(&neighbor).copied().unwrap_or(0)
     }
 
     /// Every path of a neighbor whose session went down.
@@ -244,6 +269,10 @@ mod tests {
             .announce(default, path(1, "192.168.12.0", &[65012]))
             .unwrap();
         assert_eq!(hops(&second), ["192.168.11.0", "192.168.12.0"]);
+        assert_eq!(
+            (rib.accepted(NeighborIdx(0)), rib.accepted(NeighborIdx(1))),
+            (1, 1)
+        );
         // The same path again changes nothing in the kernel.
         assert_eq!(
             rib.announce(default, path(1, "192.168.12.0", &[65012])),
@@ -276,6 +305,7 @@ mod tests {
         let change = rib.announce(p, path(0, "192.168.11.4", &[65011])).unwrap();
         assert_eq!(hops(&change), ["192.168.11.4"]);
         assert_eq!(rib.iter().count(), 1);
+        assert_eq!(rib.accepted(NeighborIdx(0)), 1);
     }
 
     #[test]
@@ -285,6 +315,9 @@ mod tests {
         assert_eq!(rib.withdraw(p, NeighborIdx(3)), None);
         rib.announce(p, path(0, "192.168.11.0", &[65011]));
         assert_eq!(rib.withdraw(p, NeighborIdx(3)), None);
+        rib.announce(p, path(1, "192.168.12.0", &[65012]));
+        assert_eq!(rib.withdraw(p, NeighborIdx(3)), None);
+        assert_eq!(rib.accepted(NeighborIdx(0)), 1);
     }
 
     #[test]

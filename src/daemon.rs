@@ -1,0 +1,333 @@
+//! `romana-bgp run`: brings the host up in order, runs until SIGTERM or
+//! SIGINT, and takes down what it set up.
+//!
+//! Start: kernel (gateway address, unreachable aggregate, stale routes of a
+//! previous run swept), then the RIB, the neighbors, their listeners and the
+//! control socket. Stop: the control socket, then every session with a
+//! Cease/Administrative Shutdown (RFC 9003 text), then the routes.
+
+use std::collections::BTreeMap;
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bgp::fsm::PeerConfig;
+use ipnet::{IpNet, Ipv4Net};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::task::JoinSet;
+use tracing::{Instrument, error, info, info_span, warn};
+
+use crate::api::protocol::{NeighborDetails, Routes, SessionEvent, Summary};
+use crate::api::server::{self, ApiError, Backend};
+use crate::config::{self, Config};
+use crate::kernel::{self, Netlink, OwnedRoutes, Route, Sweep, WantedRoutes};
+use crate::speaker::neighbor::{Neighbor, NeighborChannels, NeighborCommand, NeighborSpec};
+use crate::speaker::rib::NeighborIdx;
+use crate::speaker::rib_task::{NeighborSlot, RibCommand, RibTask};
+use crate::speaker::status::NeighborStatus;
+use crate::speaker::transport::{Listener, Registration, SocketSecurity};
+
+/// The text peers see when the daemon stops (RFC 9003).
+const SHUTDOWN_COMMUNICATION: &str = "romana-bgp stopping";
+/// How long sessions get to send their Cease before the routes go.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// Events buffered for each `follow` client before it counts as lagging.
+const EVENT_BUFFER: usize = 1024;
+
+/// Why the daemon could not start or stop cleanly.
+#[derive(Debug)]
+pub enum DaemonError {
+    Netlink(kernel::ConnectError),
+    Kernel(String),
+    Listen { port: u16, source: std::io::Error },
+    Api(ApiError),
+    Signal(std::io::Error),
+    Internal(String),
+}
+
+impl fmt::Display for DaemonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DaemonError::Netlink(e) => e.fmt(f),
+            DaemonError::Kernel(e) => write!(f, "kernel: {e}"),
+            DaemonError::Listen { port, source } => write!(
+                f,
+                "cannot listen for BGP on port {port}: {source} (is another BGP daemon running?)"
+            ),
+            DaemonError::Api(e) => write!(f, "control socket: {e}"),
+            DaemonError::Signal(e) => write!(f, "cannot install signal handlers: {e}"),
+            DaemonError::Internal(e) => f.write_str(e),
+        }
+    }
+}
+
+impl std::error::Error for DaemonError {}
+
+/// Run the daemon until SIGTERM or SIGINT.
+pub async fn run(config: Config) -> Result<(), DaemonError> {
+    let netlink = Netlink::connect().map_err(DaemonError::Netlink)?;
+    let aggregate = config.plan.host_block(config.host.index);
+    let gateway = config.plan.gateway(config.host.index);
+    info!(%aggregate, %gateway, asn = %config.host.asn, router_id = %config.host.router_id, "starting");
+
+    let lo = netlink
+        .ifindex("lo")
+        .await
+        .map_err(|e| DaemonError::Kernel(e.to_string()))?;
+    let gateway_net = IpNet::V4(Ipv4Net::new(gateway, 32).expect("/32 is a valid length"));
+    netlink
+        .add_owned_address(lo, gateway_net)
+        .await
+        .map_err(|e| DaemonError::Kernel(e.to_string()))?;
+
+    // Packets for addresses of the block that no endpoint holds stop here
+    // instead of following the default route back to the leaf.
+    let mut wanted = WantedRoutes::new();
+    wanted.insert(
+        Route::unreachable(IpNet::V4(aggregate)).map_err(|e| DaemonError::Kernel(e.to_string()))?,
+    );
+    let (routes, report) = OwnedRoutes::start(netlink.clone(), &wanted, Sweep::RemoveStale)
+        .await
+        .map_err(|e| DaemonError::Kernel(e.to_string()))?;
+    for e in &report.errors {
+        warn!("kernel: {e}");
+    }
+    info!(
+        added = report.added,
+        replaced = report.replaced,
+        removed = report.deleted,
+        "kernel routes reconciled"
+    );
+
+    let (events, _) = broadcast::channel(EVENT_BUFFER);
+    let (rib_tx, rib_rx) = mpsc::unbounded_channel();
+    let mut slots = Vec::new();
+    let mut statuses = Vec::new();
+    let mut commands = Vec::new();
+    let mut tasks = JoinSet::new();
+    let mut listeners: BTreeMap<u16, Vec<Registration>> = BTreeMap::new();
+    let aggregates = vec![IpNet::V4(aggregate)];
+
+    for (i, n) in config.neighbors.iter().enumerate() {
+        let idx = NeighborIdx(u16::try_from(i).unwrap_or(u16::MAX));
+        let security = SocketSecurity {
+            md5_key: n.password.as_ref().map(|p| p.as_bytes().to_vec()),
+            ttl_security_hops: n.ttl_security_hops,
+        };
+        let (status_tx, status_rx) = watch::channel(NeighborStatus::new(
+            n.address,
+            n.port,
+            n.passive,
+            n.remote_as.0,
+            config.host.asn.0,
+            n.hold_time.seconds(),
+        ));
+        let (cmd_tx, cmd_rx) = mpsc::channel(8);
+        let (in_tx, in_rx) = mpsc::channel(2);
+        let accepted = Arc::new(AtomicU64::new(0));
+        listeners.entry(n.port).or_default().push(Registration {
+            peer: n.address,
+            security: security.clone(),
+            incoming: in_tx,
+        });
+        slots.push(NeighborSlot {
+            address: n.address,
+            max_prefixes: n.max_prefixes.map_or(u32::MAX, |m| m.get()),
+            commands: cmd_tx.clone(),
+            accepted: accepted.clone(),
+        });
+        statuses.push((status_rx, accepted));
+        commands.push(cmd_tx);
+        let spec = NeighborSpec {
+            idx,
+            address: n.address,
+            port: n.port,
+            local_address: n.local_address,
+            security,
+            session: peer_config(&config, n),
+            import: n.import.clone(),
+            max_prefixes: n.max_prefixes.map_or(u32::MAX, |m| m.get()),
+            aggregates: aggregates.clone(),
+        };
+        let neighbor = Neighbor::new(
+            spec,
+            NeighborChannels {
+                status: status_tx,
+                events: events.clone(),
+                rib: rib_tx.clone(),
+                incoming: in_rx,
+                commands: cmd_rx,
+            },
+        );
+        let span = info_span!("neighbor", peer = %n.address);
+        tasks.spawn(neighbor.run().instrument(span));
+    }
+
+    for (port, registrations) in listeners {
+        let listener = Listener::bind(port, registrations)
+            .map_err(|source| DaemonError::Listen { port, source })?;
+        tokio::spawn(listener.run());
+    }
+
+    let rib = tokio::spawn(RibTask::new(routes, slots, events.clone()).run(rib_rx));
+
+    let backend = Arc::new(DaemonBackend {
+        router_id: config.host.router_id.to_string(),
+        local_as: config.host.asn.0,
+        neighbors: statuses,
+        rib: rib_tx,
+        events,
+    });
+    let (stop_api, api_stopped) = oneshot::channel::<()>();
+    let socket = config.api.socket.clone();
+    let mut api = tokio::spawn(async move {
+        server::serve(&socket, backend, async {
+            let _ = api_stopped.await;
+        })
+        .await
+    });
+
+    let result = tokio::select! {
+        signal = wait_for_signal() => signal,
+        api_result = &mut api => match api_result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(DaemonError::Api(e)),
+            Err(e) => Err(DaemonError::Internal(format!("control socket task failed: {e}"))),
+        },
+    };
+    let _ = stop_api.send(());
+    if !api.is_finished() {
+        let _ = api.await;
+    }
+
+    info!("stopping: closing sessions");
+    for c in &commands {
+        let _ = c
+            .send(NeighborCommand::Shutdown {
+                communication: SHUTDOWN_COMMUNICATION.to_string(),
+            })
+            .await;
+    }
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        warn!("sessions did not close in time; aborting them");
+        tasks.shutdown().await;
+    }
+    drop(commands);
+
+    let mut routes = match rib.await {
+        Ok(r) => r,
+        Err(e) => {
+            error!("RIB task failed: {e}");
+            return result;
+        }
+    };
+    match routes
+        .reconcile(&WantedRoutes::new(), Sweep::RemoveStale)
+        .await
+    {
+        Ok(report) => info!(removed = report.deleted, "routes removed"),
+        Err(e) => warn!("removing routes: {e}"),
+    }
+    if let Err(e) = netlink.remove_owned_address(lo, gateway_net).await {
+        warn!("removing the gateway address: {e}");
+    }
+    info!("stopped");
+    result
+}
+
+fn peer_config(config: &Config, n: &config::Neighbor) -> PeerConfig {
+    let mut p = PeerConfig::new(config.host.asn, n.remote_as, config.host.router_id);
+    p.hold_time = n.hold_time.seconds();
+    p.connect_retry_time = n.connect_retry;
+    p.passive = n.passive;
+    p.idle_hold_time = n.idle_hold_time;
+    p.idle_hold_max = n.idle_hold_max;
+    p.jitter_seed = random_seed();
+    p
+}
+
+/// A seed for the state machine's timer jitter (RFC 4271 §10): the standard
+/// library's per-process random hasher keys, no extra dependency.
+fn random_seed() -> u64 {
+    RandomState::new().build_hasher().finish()
+}
+
+async fn wait_for_signal() -> Result<(), DaemonError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
+    tokio::select! {
+        _ = term.recv() => info!("SIGTERM"),
+        _ = int.recv() => info!("SIGINT"),
+    }
+    Ok(())
+}
+
+/// What the control socket reads: status snapshots and questions to the RIB.
+struct DaemonBackend {
+    router_id: String,
+    local_as: u32,
+    neighbors: Vec<(watch::Receiver<NeighborStatus>, Arc<AtomicU64>)>,
+    rib: mpsc::UnboundedSender<RibCommand>,
+    events: broadcast::Sender<SessionEvent>,
+}
+
+impl DaemonBackend {
+    fn status(
+        &self,
+        (rx, accepted): &(watch::Receiver<NeighborStatus>, Arc<AtomicU64>),
+    ) -> NeighborStatus {
+        let mut s = rx.borrow().clone();
+        s.prefixes_accepted = accepted.load(Ordering::Relaxed);
+        s
+    }
+}
+
+impl Backend for DaemonBackend {
+    fn summary(&self) -> Summary {
+        Summary {
+            router_id: self.router_id.clone(),
+            local_as: self.local_as,
+            neighbors: self
+                .neighbors
+                .iter()
+                .map(|n| self.status(n).summary())
+                .collect(),
+        }
+    }
+
+    fn neighbors(&self, address: Option<IpAddr>) -> Result<NeighborDetails, String> {
+        let neighbors: Vec<_> = self
+            .neighbors
+            .iter()
+            .map(|n| self.status(n))
+            .filter(|s| address.is_none_or(|a| a == s.address))
+            .map(|s| s.detail())
+            .collect();
+        match address {
+            Some(a) if neighbors.is_empty() => Err(format!("no neighbor {a} configured")),
+            _ => Ok(NeighborDetails { neighbors }),
+        }
+    }
+
+    async fn routes(&self) -> Routes {
+        let (tx, rx) = oneshot::channel();
+        let routes = match self.rib.send(RibCommand::Routes(tx)) {
+            Ok(()) => rx.await.unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        Routes { routes }
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
+        self.events.subscribe()
+    }
+}
