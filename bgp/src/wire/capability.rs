@@ -18,7 +18,7 @@ use nom::number::complete::be_u8;
 use crate::asn::Asn;
 use crate::error::{DecodeError, EncodeError};
 use crate::family::{Afi, Family, Safi};
-use crate::wire::notification::{ErrorCode, Notification};
+use crate::wire::notification::{ErrorCode, Notification, open_error};
 
 /// A capability code (RFC 5492 §4, IANA "Capability Codes").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -314,13 +314,10 @@ pub(crate) fn decode_capabilities(
 /// Message Error with subcode 0 (Unspecific).
 pub(crate) fn malformed(reason: &'static str) -> DecodeError {
     DecodeError::new(
-        Notification::new(ErrorCode::OPEN, OPEN_ERROR_UNSPECIFIC, Bytes::new()),
+        Notification::new(ErrorCode::OPEN, open_error::UNSPECIFIC, Bytes::new()),
         reason,
     )
 }
-
-/// RFC 4271 §6.2: OPEN Message Error subcode 0.
-pub(crate) const OPEN_ERROR_UNSPECIFIC: u8 = 0;
 
 fn exact<const N: usize>(value: &[u8], reason: &'static str) -> Result<[u8; N], DecodeError> {
     <[u8; N]>::try_from(value).map_err(|_| malformed(reason))
@@ -422,7 +419,7 @@ mod tests {
             let e = decode_one(wire).unwrap_err();
             assert_eq!(
                 (e.notification.code, e.notification.subcode),
-                (ErrorCode::OPEN, OPEN_ERROR_UNSPECIFIC),
+                (ErrorCode::OPEN, open_error::UNSPECIFIC),
                 "{rule}"
             );
             assert!(e.notification.data.is_empty());
@@ -465,7 +462,7 @@ mod tests {
             let message = Bytes::copy_from_slice(wire);
             let e = decode_capabilities(&message, &message).unwrap_err();
             assert_eq!(e.notification.code, ErrorCode::OPEN);
-            assert_eq!(e.notification.subcode, OPEN_ERROR_UNSPECIFIC);
+            assert_eq!(e.notification.subcode, open_error::UNSPECIFIC);
         }
     }
 

@@ -53,6 +53,8 @@ pub mod header_error {
 
 /// Subcodes of OPEN Message Error (RFC 4271 §4.5, RFC 5492 §5).
 pub mod open_error {
+    /// RFC 4271 §6.2: a recognised optional parameter that is malformed.
+    pub const UNSPECIFIC: u8 = 0;
     pub const UNSUPPORTED_VERSION: u8 = 1;
     pub const BAD_PEER_AS: u8 = 2;
     pub const BAD_BGP_IDENTIFIER: u8 = 3;
@@ -106,6 +108,7 @@ fn subcode_name(code: ErrorCode, subcode: u8) -> Option<&'static str> {
         (1, 1) => "Connection Not Synchronized",
         (1, 2) => "Bad Message Length",
         (1, 3) => "Bad Message Type",
+        (2, 0) => "Unspecific",
         (2, 1) => "Unsupported Version Number",
         (2, 2) => "Bad Peer AS",
         (2, 3) => "Bad BGP Identifier",
@@ -276,6 +279,8 @@ mod tests {
     fn names_are_decoded() {
         let n = Notification::new(ErrorCode::OPEN, open_error::BAD_PEER_AS, Bytes::new());
         assert_eq!(n.to_string(), "OPEN Message Error/Bad Peer AS (2/2)");
+        let n = Notification::new(ErrorCode::OPEN, open_error::UNSPECIFIC, Bytes::new());
+        assert_eq!(n.name(), "OPEN Message Error/Unspecific");
         let n = Notification::new(ErrorCode(42), 9, Bytes::new());
         assert_eq!(n.name(), "Unknown Error/subcode 9");
     }

@@ -326,8 +326,9 @@ fn decode_params(
 mod tests {
     use super::*;
     use crate::family::{Afi, Safi};
-    use crate::wire::capability::{GracefulRestartFamily, OPEN_ERROR_UNSPECIFIC};
+    use crate::wire::capability::GracefulRestartFamily;
     use crate::wire::notification::ErrorCode;
+    use crate::wire::notification::open_error;
 
     const FIXED: [u8; 9] = [4, 0xfd, 0xe9, 0, 90, 192, 0, 2, 1];
 
@@ -349,7 +350,7 @@ mod tests {
         // RFC 4271 §6.2: a malformed recognised parameter is OPEN Message
         // Error/Unspecific.
         assert_eq!(e.notification.code, ErrorCode::OPEN, "{e}");
-        assert_eq!(e.notification.subcode, OPEN_ERROR_UNSPECIFIC, "{e}");
+        assert_eq!(e.notification.subcode, open_error::UNSPECIFIC, "{e}");
     }
 
     fn router_id() -> RouterId {
