@@ -40,11 +40,12 @@ pub enum LabError {
     WrongRole { node: String, wanted: &'static str },
     /// The romana-bgp binary for host nodes was not found.
     RomanaBgpNotFound { looked: String },
-    /// A host node's daemon exited or never opened its API socket.
+    /// A host node's daemon exited or never opened its API socket. The
+    /// log's last lines are kept here: a failed `up` removes the log.
     DaemonNotReady {
         node: String,
         reason: String,
-        log: PathBuf,
+        log_tail: String,
     },
     /// `start_romana_bgp` on a node whose daemon still runs.
     DaemonRunning { node: String, pid: u32 },
@@ -108,11 +109,18 @@ impl fmt::Display for LabError {
                  build it with `cargo build -p romana-bgp`, pass --romana-bgp PATH or set \
                  ROMANA_BGP_BIN, or start the lab with --no-romana-bgp"
             ),
-            LabError::DaemonNotReady { node, reason, log } => write!(
-                f,
-                "romana-bgp on node {node:?} {reason}; its log is {}",
-                log.display()
-            ),
+            LabError::DaemonNotReady {
+                node,
+                reason,
+                log_tail,
+            } => {
+                write!(f, "romana-bgp on node {node:?} {reason}")?;
+                if log_tail.trim().is_empty() {
+                    write!(f, "; it logged nothing")
+                } else {
+                    write!(f, "; its log ends with:\n{}", log_tail.trim_end())
+                }
+            }
             LabError::DaemonRunning { node, pid } => write!(
                 f,
                 "romana-bgp already runs on node {node:?} (pid {pid}): stop it first"

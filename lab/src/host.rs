@@ -120,7 +120,7 @@ pub fn start(node: &Node, ns: &str, dir: &Path, binary: &Path) -> Result<Child, 
     let not_ready = |reason: String| LabError::DaemonNotReady {
         node: node.name.clone(),
         reason,
-        log: log_path.clone(),
+        log_tail: log_tail(&log_path),
     };
     let waited = wait_for(READY_TIMEOUT, || match child.try_wait() {
         Ok(Some(status)) => Ok(Err(format!(
@@ -130,15 +130,27 @@ pub fn start(node: &Node, ns: &str, dir: &Path, binary: &Path) -> Result<Child, 
         Ok(None) if socket.exists() => Ok(Ok(())),
         Ok(None) => Err(()),
     });
-    match waited {
-        Ok(Ok(())) => Ok(child),
-        Ok(Err(reason)) => Err(not_ready(reason)),
-        Err(()) => Err(not_ready(format!(
+    let reason = match waited {
+        Ok(Ok(())) => return Ok(child),
+        Ok(Err(reason)) => reason,
+        Err(()) => format!(
             "did not open its API socket {} within {} s",
             socket.display(),
             READY_TIMEOUT.as_secs()
-        ))),
-    }
+        ),
+    };
+    // Not ready is not running: no half-started daemon stays behind.
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(not_ready(reason))
+}
+
+/// The last lines of the log, for an error message.
+fn log_tail(path: &Path) -> String {
+    const LINES: usize = 20;
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(LINES)..].join("\n")
 }
 
 /// The pid recorded when the daemon was started, if there is one.
