@@ -21,6 +21,8 @@ pub struct Negotiated {
     /// From the Four-Octet AS capability when present (RFC 6793 §4.1).
     pub peer_asn: Asn,
     pub peer_router_id: RouterId,
+    /// The peer is in our AS (RFC 4271 §1.1 "internal peer").
+    pub ibgp: bool,
     /// Seconds; the smaller of the two OPENs' (RFC 4271 §4.2). 0 means no
     /// KEEPALIVEs and no hold timer.
     pub hold_time: u16,
@@ -52,6 +54,7 @@ impl Negotiated {
             four_octet_as: self.four_octet_as,
             extended_message: self.extended_message,
             extended_next_hop_ipv4: self.extended_next_hop_ipv4,
+            ibgp: self.ibgp,
         }
     }
 
@@ -142,6 +145,7 @@ fn agree(config: &PeerConfig, open: &Open, peer_asn: Asn) -> Negotiated {
     Negotiated {
         peer_asn,
         peer_router_id: open.router_id,
+        ibgp: config.is_internal(),
         hold_time,
         // RFC 4271 §4.4, §10: a third of the hold time.
         keepalive_time: (hold_time != 0).then(|| Duration::from_secs(u64::from(hold_time)) / 3),
@@ -251,6 +255,7 @@ mod tests {
             Negotiated {
                 peer_asn: Asn(65000),
                 peer_router_id: RouterId(Ipv4Addr::new(10, 0, 0, 1)),
+                ibgp: false,
                 hold_time: 9,
                 keepalive_time: Some(Duration::from_secs(3)),
                 families: vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
@@ -268,6 +273,7 @@ mod tests {
                 four_octet_as: true,
                 extended_message: true,
                 extended_next_hop_ipv4: true,
+                ibgp: false,
             }
         );
     }
@@ -403,6 +409,21 @@ mod tests {
             negotiate(&c, &o).map_err(|n| n.subcode),
             Err(open_error::BAD_PEER_AS)
         );
+    }
+
+    #[test]
+    fn an_internal_peer_is_decoded_as_one() {
+        // RFC 7606 §7.5: LOCAL_PREF and friends are read from internal peers only.
+        let c = PeerConfig {
+            remote_asn: Asn(65001),
+            ..config()
+        };
+        let mut o = open(Vec::new());
+        o.my_as = 65001;
+        let n = negotiate(&c, &o).expect("acceptable OPEN");
+        assert!(n.ibgp && n.decode_context().ibgp);
+        let n = negotiate(&config(), &open(Vec::new())).expect("acceptable OPEN");
+        assert!(!n.ibgp && !n.decode_context().ibgp);
     }
 
     #[test]

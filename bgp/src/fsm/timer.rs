@@ -6,7 +6,7 @@
 //! already replaces its deadline.
 
 /// One of the session's timers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Timer {
     /// RFC 4271 §8: retry the outgoing connection.
     ConnectRetry,
