@@ -9,7 +9,7 @@
 //!   nodes:
 //!     leaf1:
 //!       kind: linux                      # the only kind the runner realises
-//!       image: quay.io/frrouting/frr:8.4.0
+//!       image: frrouting/frr:v8.4.1
 //!       labels: { romana.role: router }  # router | host; else guessed from the image
 //!       binds: [ "two-hosts/leaf1/frr.conf:/etc/frr/frr.conf" ]
 //!       exec: [ "ip addr add 192.168.11.1/31 dev eth1" ]
@@ -326,7 +326,7 @@ fn role_of(labels: &BTreeMap<String, String>, image: &str) -> Result<Role, Strin
     }
 }
 
-/// `quay.io/frrouting/frr:8.4.0` -> `frr`.
+/// `frrouting/frr:v8.4.1` -> `frr`.
 fn image_name(image: &str) -> &str {
     let last = image.rsplit('/').next().unwrap_or(image);
     let last = last.split('@').next().unwrap_or(last);
@@ -386,7 +386,7 @@ topology:
   nodes:
     leaf1:
       kind: linux
-      image: quay.io/frrouting/frr:8.4.0
+      image: frrouting/frr:v8.4.1
       binds: [ "t/leaf1/frr.conf:/etc/frr/frr.conf", "t/daemons:/etc/frr/daemons:ro" ]
     host1:
       kind: linux
@@ -444,7 +444,8 @@ topology:
 
     #[test]
     fn image_names_ignore_registry_tag_and_digest() {
-        assert_eq!(image_name("quay.io/frrouting/frr:8.4.0"), "frr");
+        assert_eq!(image_name("frrouting/frr:v8.4.1"), "frr");
+        assert_eq!(image_name("quay.io/frrouting/frr:10.2.1"), "frr");
         assert_eq!(image_name("localhost:5000/romana-bgp:dev"), "romana-bgp");
         assert_eq!(image_name("frr@sha256:abc"), "frr");
         assert_eq!(image_name("romana-bgp"), "romana-bgp");
