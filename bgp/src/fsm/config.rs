@@ -10,10 +10,7 @@ use crate::router_id::RouterId;
 use crate::wire::capability::{
     Capability, ExtendedNextHop, GracefulRestart, GracefulRestartFamily,
 };
-use crate::wire::open::{Open, OptionalParameter};
-
-/// RFC 4271 §4.2: the only version spoken.
-pub const BGP_VERSION: u8 = 4;
+use crate::wire::open::Open;
 
 /// The configuration of one session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -174,7 +171,7 @@ impl PeerConfig {
             return Err(ConfigError::FourOctetAsnWithoutCapability(self.local_asn));
         }
         if let Some(gr) = self.capabilities.graceful_restart
-            && gr.restart_time > 0x0fff
+            && gr.restart_time > GracefulRestart::MAX_RESTART_TIME
         {
             return Err(ConfigError::RestartTimeTooLong(gr.restart_time));
         }
@@ -191,18 +188,14 @@ impl PeerConfig {
     /// Capabilities parameter (RFC 5492 §4).
     pub fn open(&self) -> Open {
         let caps = self.capabilities.to_wire(self.local_asn);
-        Open {
-            version: BGP_VERSION,
-            // RFC 6793 §4.1: AS_TRANS when the ASN needs 4 octets.
-            my_as: self.local_asn.as_u16_or_trans(),
-            hold_time: self.hold_time,
-            router_id: self.local_router_id,
-            params: if caps.is_empty() {
-                Vec::new()
-            } else {
-                vec![OptionalParameter::Capabilities(caps)]
-            },
+        let no_caps = caps.is_empty();
+        // RFC 6793 §4.1: AS_TRANS in My Autonomous System for a 4-octet ASN.
+        let mut open = Open::new(self.local_asn, self.hold_time, self.local_router_id, caps);
+        if no_caps {
+            // An empty Capabilities parameter says nothing: leave it out.
+            open.params.clear();
         }
+        open
     }
 }
 
@@ -273,7 +266,7 @@ impl GracefulRestartConfig {
             } else {
                 0
             },
-            restart_time: self.restart_time & 0x0fff,
+            restart_time: self.restart_time & GracefulRestart::MAX_RESTART_TIME,
             families: families
                 .iter()
                 .map(|&family| GracefulRestartFamily {
@@ -288,6 +281,7 @@ impl GracefulRestartConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::open::OptionalParameter;
 
     fn config() -> PeerConfig {
         PeerConfig::new(

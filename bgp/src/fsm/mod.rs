@@ -78,7 +78,7 @@ mod timer;
 pub use action::Action;
 pub use backoff::{Jitter, idle_hold};
 pub use collision::{Keep, Loser, collision_loser, resolve_collision};
-pub use config::{BGP_VERSION, ConfigError, GracefulRestartConfig, LocalCapabilities, PeerConfig};
+pub use config::{ConfigError, GracefulRestartConfig, LocalCapabilities, PeerConfig};
 pub use event::{Event, Origin};
 pub use negotiate::{Negotiated, negotiate};
 pub use session::{OPEN_SENT_HOLD, Session};

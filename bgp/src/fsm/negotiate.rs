@@ -8,10 +8,10 @@ use bytes::Bytes;
 
 use crate::asn::Asn;
 use crate::family::Family;
-use crate::fsm::config::{BGP_VERSION, IPV4_OVER_IPV6, PeerConfig};
+use crate::fsm::config::{IPV4_OVER_IPV6, PeerConfig};
 use crate::router_id::RouterId;
 use crate::wire::DecodeContext;
-use crate::wire::capability::{Capability, GracefulRestart};
+use crate::wire::capability::{CapabilityCode, GracefulRestart};
 use crate::wire::notification::{ErrorCode, Notification, open_error};
 use crate::wire::open::{Open, OptionalParameter};
 
@@ -76,21 +76,10 @@ fn open_error(subcode: u8, data: Bytes) -> Notification {
     Notification::new(ErrorCode::OPEN, subcode, data)
 }
 
-fn capabilities(open: &Open) -> impl Iterator<Item = &Capability> {
-    open.params.iter().flat_map(|p| match p {
-        OptionalParameter::Capabilities(caps) => caps.as_slice(),
-        OptionalParameter::Unknown { .. } => &[],
-    })
-}
-
 /// The peer's ASN, from the Four-Octet AS capability when it sent one.
 fn peer_asn(open: &Open) -> Result<Asn, Notification> {
-    let four_octet = capabilities(open).find_map(|c| match c {
-        Capability::FourOctetAs(asn) => Some(*asn),
-        _ => None,
-    });
     let my_as = Asn(u32::from(open.my_as));
-    match four_octet {
+    match open.four_octet_as() {
         // RFC 6793 §4.1: the capability's ASN is used in lieu of My
         // Autonomous System, which must then be AS_TRANS or that same ASN.
         Some(asn) if my_as == Asn::TRANS || my_as == asn => Ok(asn),
@@ -104,8 +93,8 @@ fn peer_asn(open: &Open) -> Result<Asn, Notification> {
 pub fn negotiate(config: &PeerConfig, open: &Open) -> Result<Negotiated, Notification> {
     // RFC 4271 §6.2: data is the largest version we support below the
     // peer's, or our smallest: 4 either way.
-    if open.version != BGP_VERSION {
-        let data = Bytes::from_static(&[0, BGP_VERSION]);
+    if open.version != Open::VERSION {
+        let data = Bytes::from_static(&[0, Open::VERSION]);
         return Err(open_error(open_error::UNSUPPORTED_VERSION, data));
     }
     let peer_asn = peer_asn(open)?;
@@ -139,7 +128,6 @@ pub fn negotiate(config: &PeerConfig, open: &Open) -> Result<Negotiated, Notific
 
 fn agree(config: &PeerConfig, open: &Open, peer_asn: Asn) -> Negotiated {
     let ours = &config.capabilities;
-    let has = |wanted: &Capability| capabilities(open).any(|c| c == wanted);
     // RFC 4271 §4.2: the smaller hold time of the two.
     let hold_time = config.hold_time.min(open.hold_time);
     Negotiated {
@@ -150,35 +138,23 @@ fn agree(config: &PeerConfig, open: &Open, peer_asn: Asn) -> Negotiated {
         // RFC 4271 §4.4, §10: a third of the hold time.
         keepalive_time: (hold_time != 0).then(|| Duration::from_secs(u64::from(hold_time)) / 3),
         families: common_families(&ours.families, open),
-        four_octet_as: ours.four_octet_as
-            && capabilities(open).any(|c| matches!(c, Capability::FourOctetAs(_))),
-        route_refresh: ours.route_refresh && has(&Capability::RouteRefresh),
+        four_octet_as: ours.four_octet_as && open.has(CapabilityCode::FOUR_OCTET_AS),
+        route_refresh: ours.route_refresh && open.has(CapabilityCode::ROUTE_REFRESH),
         enhanced_route_refresh: ours.enhanced_route_refresh
-            && has(&Capability::EnhancedRouteRefresh),
-        graceful_restart: ours.graceful_restart.and_then(|_| {
-            capabilities(open).find_map(|c| match c {
-                Capability::GracefulRestart(gr) => Some(gr.clone()),
-                _ => None,
-            })
-        }),
+            && open.has(CapabilityCode::ENHANCED_ROUTE_REFRESH),
+        graceful_restart: ours
+            .graceful_restart
+            .and_then(|_| open.graceful_restart().cloned()),
         extended_next_hop_ipv4: ours.extended_next_hop
-            && capabilities(open).any(|c| match c {
-                Capability::ExtendedNextHop(tuples) => tuples.contains(&IPV4_OVER_IPV6),
-                _ => false,
-            }),
-        extended_message: ours.extended_message && has(&Capability::ExtendedMessage),
+            && open.extended_next_hops().any(|t| *t == IPV4_OVER_IPV6),
+        extended_message: ours.extended_message && open.has(CapabilityCode::EXTENDED_MESSAGE),
     }
 }
 
 /// RFC 4760 §8: a family is exchanged when both sides announced it; a side
 /// with no Multiprotocol capability at all speaks IPv4 unicast only.
 fn common_families(ours: &[Family], open: &Open) -> Vec<Family> {
-    let theirs: Vec<Family> = capabilities(open)
-        .filter_map(|c| match c {
-            Capability::Multiprotocol { family, .. } => Some(*family),
-            _ => None,
-        })
-        .collect();
+    let theirs: Vec<Family> = open.families().collect();
     let implied = [Family::IPV4_UNICAST];
     let ours = if ours.is_empty() { &implied[..] } else { ours };
     let theirs = if theirs.is_empty() {
@@ -199,7 +175,7 @@ fn common_families(ours: &[Family], open: &Open) -> Vec<Family> {
 mod tests {
     use super::*;
     use crate::fsm::config::GracefulRestartConfig;
-    use crate::wire::capability::GracefulRestartFamily;
+    use crate::wire::capability::{Capability, GracefulRestartFamily};
 
     fn config() -> PeerConfig {
         PeerConfig::new(Asn(65001), Asn(65000), RouterId(Ipv4Addr::new(10, 0, 0, 2)))
