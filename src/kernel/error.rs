@@ -72,7 +72,7 @@ impl fmt::Display for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = io::Error::from_raw_os_error(self.0);
         match self.name() {
-            Some(name) => write!(f, "{name} ({text})"),
+            Some(name) => write!(f, "{name}: {text}"),
             None => write!(f, "{text}"),
         }
     }
@@ -307,7 +307,7 @@ mod tests {
     #[test]
     fn errno_names_the_constant_and_the_text() {
         let text = Errno(libc::ENETUNREACH).to_string();
-        assert!(text.starts_with("ENETUNREACH ("), "{text}");
+        assert!(text.starts_with("ENETUNREACH: "), "{text}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! many requests in one datagram and then collect their acknowledgements,
 //! which is what makes installing ten thousand endpoint routes fast.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -13,6 +14,7 @@ use rtnetlink::packet_core::{
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::proto::ConnectionHandle;
 use rtnetlink::sys::{AsyncSocket, SocketAddr, protocols::NETLINK_ROUTE};
+use tokio::sync::Semaphore;
 
 use super::error::{ConnectError, Errno, Failure};
 
@@ -54,6 +56,9 @@ const NLMSG_HEADER_LEN: usize = 16;
 pub struct Netlink {
     handle: ConnectionHandle<RouteNetlinkMessage>,
     batch_limit: usize,
+    /// One permit per acknowledgement the receive buffer can hold, shared
+    /// by all clones, so concurrent batches cannot overrun it together.
+    ack_room: Arc<Semaphore>,
 }
 
 impl Netlink {
@@ -78,9 +83,11 @@ impl Netlink {
         }
         let receive_buffer = socket.get_rx_buf_sz().map_err(ConnectError)?;
         tokio::spawn(connection);
+        let batch_limit = (receive_buffer / ACK_COST).clamp(1, MAX_BATCH);
         Ok(Self {
             handle,
-            batch_limit: (receive_buffer / ACK_COST).clamp(1, MAX_BATCH),
+            batch_limit,
+            ack_room: Arc::new(Semaphore::new(batch_limit)),
         })
     }
 
@@ -201,6 +208,16 @@ impl Netlink {
     ) {
         let expected = chunk.len();
         let done = results.len() + expected;
+        // Held until every answer is in. The semaphore is never closed, and
+        // a chunk is at most `batch_limit`, so this waits and never fails.
+        let room = match u32::try_from(expected) {
+            Ok(n) => self.ack_room.acquire_many(n).await.ok(),
+            Err(_) => None,
+        };
+        let Some(_room) = room else {
+            results.resize(done, Err(Failure::ConnectionClosed));
+            return;
+        };
         match self.send(chunk) {
             Err(failure) => results.resize(done, Err(failure)),
             Ok(mut answers) => {

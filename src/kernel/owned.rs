@@ -2,8 +2,7 @@
 //! of routes, so that every change is an add where nothing of the daemon's
 //! is, a replace where something is, and a delete only of its own.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 use ipnet::IpNet;
 
@@ -102,7 +101,7 @@ impl<T: RouteTable> OwnedRoutes<T> {
     /// Installs or updates one route (a learned prefix's new next-hop set,
     /// the aggregate, an endpoint).
     pub async fn set(&mut self, route: Route) -> Result<(), RouteError> {
-        match self.change_for(&route) {
+        match self.change_for(route) {
             Some(change) => self.apply_one(change).await,
             None => Ok(()),
         }
@@ -114,31 +113,19 @@ impl<T: RouteTable> OwnedRoutes<T> {
         &mut self,
         routes: impl IntoIterator<Item = Route>,
     ) -> Result<(), ApplyFailed> {
-        let mut changes: Vec<RouteChange> = Vec::new();
-        let mut position: HashMap<IpNet, usize> = HashMap::new();
+        let mut order = Vec::new();
+        let mut latest: HashMap<IpNet, Route> = HashMap::new();
         for route in routes {
-            let change = self.change_for(&route);
-            match (position.entry(route.prefix()), change) {
-                (Entry::Occupied(at), Some(change)) => {
-                    if let Some(slot) = changes.get_mut(*at.get()) {
-                        *slot = change;
-                    }
-                }
-                (Entry::Occupied(at), None) => {
-                    // Back to what is installed: the earlier change is moot.
-                    let index = at.remove();
-                    changes.remove(index);
-                    for i in position.values_mut().filter(|i| **i > index) {
-                        *i -= 1;
-                    }
-                }
-                (Entry::Vacant(at), Some(change)) => {
-                    at.insert(changes.len());
-                    changes.push(change);
-                }
-                (Entry::Vacant(_), None) => {}
+            let prefix = route.prefix();
+            if latest.insert(prefix, route).is_none() {
+                order.push(prefix);
             }
         }
+        let changes = order
+            .into_iter()
+            .filter_map(|prefix| latest.remove(&prefix))
+            .filter_map(|route| self.change_for(route))
+            .collect();
         self.apply(changes).await
     }
 
@@ -157,13 +144,12 @@ impl<T: RouteTable> OwnedRoutes<T> {
         &mut self,
         prefixes: impl IntoIterator<Item = IpNet>,
     ) -> Result<(), ApplyFailed> {
-        let mut changes = Vec::new();
-        for prefix in prefixes {
-            let change = RouteChange::Delete(RouteKey::owned(prefix));
-            if self.installed.contains_key(&prefix) && !changes.contains(&change) {
-                changes.push(change);
-            }
-        }
+        let mut seen = HashSet::new();
+        let changes = prefixes
+            .into_iter()
+            .filter(|prefix| self.installed.contains_key(prefix) && seen.insert(*prefix))
+            .map(|prefix| RouteChange::Delete(RouteKey::owned(prefix)))
+            .collect();
         self.apply(changes).await
     }
 
@@ -190,11 +176,11 @@ impl<T: RouteTable> OwnedRoutes<T> {
         &self.table
     }
 
-    fn change_for(&self, route: &Route) -> Option<RouteChange> {
+    fn change_for(&self, route: Route) -> Option<RouteChange> {
         match self.installed.get(&route.prefix()) {
-            Some(Some(target)) if target == route.target() => None,
-            Some(_) => Some(RouteChange::Replace(route.clone())),
-            None => Some(RouteChange::Add(route.clone())),
+            Some(Some(installed)) if route.target().satisfied_by(installed) => None,
+            Some(_) => Some(RouteChange::Replace(route)),
+            None => Some(RouteChange::Add(route)),
         }
     }
 
@@ -441,6 +427,26 @@ mod tests {
             vec![RouteChange::Replace(after.clone())]
         );
         assert_eq!(owned.table().routes(), vec![present(&after, RTPROT_ROMANA)]);
+    }
+
+    #[tokio::test]
+    async fn route_of_a_previous_run_that_matches_is_not_touched() {
+        // The kernel reports the interface it resolved each gateway to.
+        let dumped = Route::via(
+            net("0.0.0.0/0"),
+            vec![NextHop {
+                gateway: "192.0.2.1".parse().expect("address"),
+                ifindex: IfIndex::new(3),
+            }],
+        )
+        .expect("valid");
+        let table = FakeTable::with(vec![present(&dumped, RTPROT_ROMANA)]);
+        let (mut owned, _) = start(table, &[], Sweep::KeepStale).await;
+        owned
+            .set(via("0.0.0.0/0", &["192.0.2.1"]))
+            .await
+            .expect("no change");
+        assert!(owned.table().requests().is_empty());
     }
 
     #[tokio::test]
