@@ -1289,6 +1289,33 @@ fn collision_keeps_the_connection_of_the_higher_identifier() {
 }
 
 #[test]
+fn a_dumped_session_without_a_connection_just_ends() {
+    // No BGP connection yet: nothing to notify, and no restart afterwards.
+    let mut s = Script::new(config());
+    s.step(Event::ManualStart);
+    assert_eq!(
+        s.step(Event::CollisionDump),
+        [
+            Action::Disconnect,
+            Action::StopTimer(Timer::ConnectRetry),
+            changed(State::Connect, State::Idle),
+        ]
+    );
+    assert_eq!(s.step(Event::AutomaticStart), []);
+
+    // Held in Idle after an error: the pending automatic start is cancelled.
+    let mut s = Script::new(config());
+    s.step(Event::ManualStart);
+    s.step(Event::TcpConnectFailed);
+    assert_eq!(
+        s.step(Event::CollisionDump),
+        [Action::StopTimer(Timer::IdleHold)]
+    );
+    assert_eq!(s.expire(Timer::IdleHold), []);
+    assert_eq!(s.state(), State::Idle);
+}
+
+#[test]
 fn collision_with_an_established_session_closes_the_new_connection() {
     // RFC 4271 §6.8: the Established connection stays, whatever the identifiers.
     let low = RouterId(Ipv4Addr::new(192, 168, 0, 5));

@@ -130,8 +130,10 @@ impl PeerConfig {
     pub const DEFAULT_HOLD_TIME: u16 = 90;
     /// RFC 4271 §10's suggested ConnectRetryTime.
     pub const DEFAULT_CONNECT_RETRY: Duration = Duration::from_secs(120);
-    pub const DEFAULT_IDLE_HOLD: Duration = Duration::from_secs(5);
-    pub const DEFAULT_IDLE_HOLD_MAX: Duration = Duration::from_secs(120);
+    /// A host retries its leaf a second after a first error, and at least
+    /// once a minute however long the errors go on.
+    pub const DEFAULT_IDLE_HOLD: Duration = Duration::from_secs(1);
+    pub const DEFAULT_IDLE_HOLD_MAX: Duration = Duration::from_secs(60);
 
     /// A session with the defaults: active, hold time 90, IPv4 and IPv6
     /// unicast with route refresh, four-octet AS and extended messages.
@@ -349,6 +351,7 @@ mod tests {
         };
         assert_eq!(c.validate(), Err(ConfigError::ConnectRetryZero));
         let c = PeerConfig {
+            idle_hold_time: Duration::from_secs(2),
             idle_hold_max: Duration::from_secs(1),
             ..config()
         };

@@ -28,8 +28,8 @@ pub enum Event {
     /// Idle until the next `ManualStart`.
     ManualStop { communication: Option<String> },
     /// RFC 4271 event 3: the daemon starts the session (at boot). Ignored
-    /// while the IdleHold timer runs (RFC 4271 §8.1.1) or after a
-    /// `ManualStop`.
+    /// while the IdleHold timer runs (RFC 4271 §8.1.1), and after a
+    /// `ManualStop` or a `CollisionDump`.
     AutomaticStart,
     /// RFC 4271 event 5: start and wait for the peer to connect, without an
     /// outgoing attempt this time. The daemon uses it for the second session

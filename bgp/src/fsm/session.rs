@@ -382,7 +382,9 @@ impl Session {
                 self.send_notification(expired, out);
                 self.close(Close::Error, out);
             }
-            // RFC 4271 §8.2.2 OpenConfirm, Established, event 11.
+            // RFC 4271 §8.2.2 OpenConfirm, Established, event 11. UPDATEs
+            // the daemon writes do not restart this timer: a KEEPALIVE among
+            // them costs 19 octets and breaks no rule (§4.4 only sets a floor).
             (Timer::Keepalive, _) => {
                 out.push(Action::Send(Message::Keepalive));
                 if let Some(keepalive) = self.negotiated.as_ref().and_then(|n| n.keepalive_time) {
