@@ -27,8 +27,12 @@ pub struct Conn {
 
 impl Conn {
     pub fn new(stream: TcpStream) -> io::Result<Conn> {
-        let local = stream.local_addr()?;
-        let remote = stream.peer_addr()?;
+        // A connection accepted on the dual-stack listener shows IPv4
+        // addresses in their IPv4-mapped IPv6 form; the next hop we announce
+        // must be the plain IPv4 address.
+        let canonical = |a: SocketAddr| SocketAddr::new(a.ip().to_canonical(), a.port());
+        let local = canonical(stream.local_addr()?);
+        let remote = canonical(stream.peer_addr()?);
         let (read, write) = stream.into_split();
         Ok(Conn {
             read,
