@@ -229,6 +229,30 @@ fn ipv6_ecmp_with_a_link_local_next_hop() {
 }
 
 #[test]
+fn ipv4_route_via_an_ipv6_next_hop() {
+    let ns = Netns::new("via6");
+    let ip = ns.handle();
+    ns.run(move |netlink| async move {
+        let mut owned = empty_start(netlink).await;
+        let route = via("10.6.0.0/16", &["2001:db8:1::2"]);
+        owned.set(route.clone()).await.expect("RFC 8950 route");
+        let shown = ip.ip("route show 10.6.0.0/16");
+        assert!(
+            shown.contains("via inet6 2001:db8:1::2 dev va proto 201"),
+            "{shown}"
+        );
+
+        // Read back from the kernel, it is the same route: nothing to do.
+        let wanted: WantedRoutes = [route].into_iter().collect();
+        let report = owned
+            .reconcile(&wanted, Sweep::RemoveStale)
+            .await
+            .expect("dump");
+        assert_eq!((report.added, report.replaced, report.deleted), (0, 0, 0));
+    });
+}
+
+#[test]
 fn route_of_another_protocol_is_left_alone() {
     let ns = Netns::new("foreign");
     ns.ip("route add 10.7.0.0/16 via 192.0.2.5 proto static");
