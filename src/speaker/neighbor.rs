@@ -298,7 +298,17 @@ impl Neighbor {
             Io::Read(Ok(0)) => self.closed(which, "connection closed by peer"),
             Io::Read(Ok(_)) => self.drain_messages(which),
             Io::Read(Err(e)) | Io::Wrote(Err(e)) => self.closed(which, &e.to_string()),
-            Io::Wrote(Ok(_)) => self.feed(which, Event::MessagesSent),
+            // RFC 9687 §4.3 counts whole messages: only a drained queue
+            // proves the peer took them, a trickle of bytes does not.
+            Io::Wrote(Ok(_)) => {
+                if self
+                    .peer(which)
+                    .and_then(|p| p.conn.as_ref())
+                    .is_some_and(|c| c.wbuf.is_empty())
+                {
+                    self.feed(which, Event::MessagesSent);
+                }
+            }
             Io::Timer(t) => self.feed(which, Event::TimerExpired(t)),
         }
     }
