@@ -2,6 +2,7 @@
 //! `main.rs` is only the command line; everything it does lives here.
 
 pub mod api;
+pub mod config;
 pub mod plan;
 pub mod policy;
 pub mod speaker;

@@ -136,7 +136,7 @@ impl fmt::Display for PlanError {
                 write!(
                     f,
                     "cidr /{prefix_len} + host_bits {host_bits} + tenant_bits {tenant_bits} \
-                     + segment_bits {segment_bits} = {used} bits leaves {left} endpoint bits; \
+                     + segment_bits {segment_bits} = {used} bits, which leaves {left} for endpoints; \
                      at least {MIN_ENDPOINT_BITS} are needed (endpoint ids 0 and all-ones are reserved), \
                      so the sum may be at most {}",
                     32 - MIN_ENDPOINT_BITS
@@ -504,7 +504,10 @@ mod tests {
         assert!(Plan::new(cidr, 8, 8, 6).is_ok());
         let err = Plan::new(cidr, 8, 8, 7).unwrap_err();
         assert!(matches!(err, PlanError::TooFewEndpointBits { .. }));
-        assert!(err.to_string().contains("= 31 bits leaves 1 endpoint bits"));
+        assert!(
+            err.to_string()
+                .contains("= 31 bits, which leaves 1 for endpoints")
+        );
         // The sum is taken without overflow.
         assert!(Plan::new(cidr, 255, 255, 255).is_err());
         assert_eq!(Plan::new(cidr, 8, 0, 4), Err(PlanError::NoTenantBits));
