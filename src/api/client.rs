@@ -382,6 +382,76 @@ mod tests {
         assert_eq!(denied.exit_code(), 3);
     }
 
+    /// A daemon that answers two `follow` connections with canned lines and
+    /// closes the first one, as a restart would.
+    #[test]
+    fn follow_reports_lag_loss_and_reconnection() {
+        use std::os::unix::net::UnixListener;
+
+        let dir = std::env::temp_dir().join(format!("romana-bgp-client-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("api.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        let event = r#"{"reply":"event","at_ms":9,"neighbor":"192.0.2.1","event":"prefixes_accepted","count":1}"#;
+        let daemon = thread::spawn(move || {
+            let mut kept = Vec::new();
+            for (i, conn) in listener.incoming().take(2).enumerate() {
+                let mut conn = conn.unwrap();
+                let mut request = String::new();
+                BufReader::new(&conn).read_line(&mut request).unwrap();
+                assert_eq!(request, "{\"request\":\"follow\"}\n");
+                let lines = if i == 0 {
+                    format!(
+                        "{{\"reply\":\"following\"}}\n{{\"reply\":\"lagged\",\"missed\":3}}\n{event}\n"
+                    )
+                } else {
+                    format!("{{\"reply\":\"following\"}}\n{event}\n")
+                };
+                conn.write_all(lines.as_bytes()).unwrap();
+                if i > 0 {
+                    kept.push(conn);
+                }
+            }
+            kept
+        });
+
+        let mut seen = Vec::new();
+        follow(&path, Duration::from_millis(10), |notice| {
+            seen.push(notice);
+            if seen.len() == 5 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+        drop(daemon.join().unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
+
+        let expected_event: SessionEvent = serde_json::from_str(
+            r#"{"at_ms":9,"neighbor":"192.0.2.1","event":"prefixes_accepted","count":1}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(seen.first(), Some(FollowNotice::Missed { count: 3, .. })),
+            "{seen:?}"
+        );
+        assert_eq!(
+            seen.get(1),
+            Some(&FollowNotice::Event(expected_event.clone()))
+        );
+        assert!(
+            matches!(seen.get(2), Some(FollowNotice::Lost { .. })),
+            "{seen:?}"
+        );
+        assert!(
+            matches!(seen.get(3), Some(FollowNotice::Reconnected { .. })),
+            "{seen:?}"
+        );
+        assert_eq!(seen.get(4), Some(&FollowNotice::Event(expected_event)));
+    }
+
     #[test]
     fn daemon_errors_exit_1_and_cannot_drive_the_terminal() {
         let err = ClientError::Daemon {
