@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod config;
+pub mod kernel;
 pub mod plan;
 pub mod policy;
 pub mod speaker;
