@@ -797,6 +797,8 @@ context = {
     "extended_message": both(lambda c: 6 in c),
     "extended_next_hop_ipv4": both(lambda c: any(
         v[i:i + 6] == b"\x00\x01\x00\x01\x00\x02" for v in c.get(5, []) for i in range(0, len(v), 6))),
+    # Internal when both OPENs name the same AS (RFC 4271 §3).
+    "ibgp": len({my_as for my_as, _ in opens.values()}) == 1,
 }
 
 for sender, msgs in sorted(messages.items()):
