@@ -81,7 +81,7 @@ fn assert_refused(text: &str, key: &str, reason: &str) {
 
 #[test]
 fn spec_example_gives_typed_values_and_defaults() {
-    let c = Config::load(&fixture("spec-example.toml")).unwrap();
+    let c = Config::load(fixture("spec-example.toml")).unwrap();
     assert_eq!(c.host.asn, bgp::Asn(65001));
     assert_eq!(
         c.host.router_id,
@@ -129,7 +129,7 @@ fn spec_example_gives_typed_values_and_defaults() {
 
 #[test]
 fn every_key_is_read() {
-    let c = Config::load(&fixture("every-key.toml")).unwrap();
+    let c = Config::load(fixture("every-key.toml")).unwrap();
     assert_eq!(c.host.asn, bgp::Asn(4_200_000_001));
     assert_eq!(c.host.index.get(), 0);
     assert_eq!(c.plan.endpoint_bits(), 8);
