@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod config;
+pub mod daemon;
 pub mod kernel;
 pub mod plan;
 pub mod policy;
