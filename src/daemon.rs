@@ -9,8 +9,10 @@
 use std::collections::BTreeMap;
 use std::collections::hash_map::RandomState;
 use std::fmt;
+use std::fs::{File, OpenOptions, TryLockError};
 use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -43,10 +45,20 @@ const EVENT_BUFFER: usize = 1024;
 pub enum DaemonError {
     Netlink(kernel::ConnectError),
     Kernel(String),
-    Listen { port: u16, source: std::io::Error },
+    Listen {
+        port: u16,
+        source: std::io::Error,
+    },
     Api(ApiError),
     Signal(std::io::Error),
     Internal(String),
+    State {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    AlreadyRunning {
+        path: PathBuf,
+    },
 }
 
 impl fmt::Display for DaemonError {
@@ -61,6 +73,14 @@ impl fmt::Display for DaemonError {
             DaemonError::Api(e) => write!(f, "control socket: {e}"),
             DaemonError::Signal(e) => write!(f, "cannot install signal handlers: {e}"),
             DaemonError::Internal(e) => f.write_str(e),
+            DaemonError::State { path, source } => {
+                write!(f, "state directory: {}: {source}", path.display())
+            }
+            DaemonError::AlreadyRunning { path } => write!(
+                f,
+                "another romana-bgp is running with this state directory (it holds {})",
+                path.display()
+            ),
         }
     }
 }
@@ -69,6 +89,10 @@ impl std::error::Error for DaemonError {}
 
 /// Run the daemon until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> Result<(), DaemonError> {
+    // One daemon per state directory: a second one must fail before it
+    // touches the kernel, or its start-up sweep would take the running
+    // daemon's routes away.
+    let _lock = lock_state_dir(&config.state.dir)?;
     let netlink = Netlink::connect().map_err(DaemonError::Netlink)?;
     let aggregate = config.plan.host_block(config.host.index);
     let gateway = config.plan.gateway(config.host.index);
@@ -241,6 +265,29 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
     }
     info!("stopped");
     result
+}
+
+/// Hold an exclusive lock on `DIR/romana-bgp.lock` for the daemon's life;
+/// the kernel releases it when the process ends, however it ends.
+fn lock_state_dir(dir: &Path) -> Result<File, DaemonError> {
+    let path = dir.join("romana-bgp.lock");
+    let locked = std::fs::create_dir_all(dir)
+        .and_then(|()| {
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+        })
+        .map_err(|source| DaemonError::State {
+            path: path.clone(),
+            source,
+        })?;
+    match locked.try_lock() {
+        Ok(()) => Ok(locked),
+        Err(TryLockError::WouldBlock) => Err(DaemonError::AlreadyRunning { path }),
+        Err(TryLockError::Error(source)) => Err(DaemonError::State { path, source }),
+    }
 }
 
 fn peer_config(config: &Config, n: &config::Neighbor) -> PeerConfig {
