@@ -197,7 +197,7 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         tokio::spawn(listener.run());
     }
 
-    let rib = tokio::spawn(RibTask::new(routes, slots, events.clone()).run(rib_rx));
+    let rib = tokio::spawn(RibTask::new(routes, wanted, slots, events.clone()).run(rib_rx));
 
     let backend = Arc::new(DaemonBackend {
         router_id: config.host.router_id.to_string(),

@@ -207,6 +207,11 @@ impl Rib {
         hops
     }
 
+    /// Every prefix with at least one path.
+    pub fn prefixes(&self) -> impl Iterator<Item = &IpNet> {
+        self.entries.keys()
+    }
+
     /// Record whether the kernel holds the route for `prefix`.
     pub fn set_installed(&mut self, prefix: &IpNet, installed: bool) {
         if let Some(e) = self.entries.get_mut(prefix) {

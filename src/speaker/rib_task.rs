@@ -13,7 +13,10 @@ use tracing::{debug, warn};
 use super::neighbor::NeighborCommand;
 use super::rib::{KernelChange, NeighborIdx, Path, PathAttrs, Rib};
 use crate::api::protocol::{EventKind, RouteEntry, SessionEvent};
-use crate::kernel::{IfIndex, NextHop, OwnedRoutes, Route, RouteTable};
+use crate::kernel::{
+    DumpError, IfIndex, NextHop, OwnedRoutes, ReconcileReport, Route, RouteError, RouteTable,
+    Sweep, WantedRoutes,
+};
 
 #[derive(Debug)]
 pub enum RibCommand {
@@ -32,6 +35,19 @@ pub enum RibCommand {
     NeighborDown(NeighborIdx),
     /// `show routes`.
     Routes(oneshot::Sender<Vec<RouteEntry>>),
+    /// Install a route of the host's own (an endpoint's /32), kept through
+    /// every reconcile until removed.
+    SetLocal {
+        route: Route,
+        reply: oneshot::Sender<Result<(), RouteError>>,
+    },
+    RemoveLocal {
+        prefix: IpNet,
+        reply: oneshot::Sender<Result<(), RouteError>>,
+    },
+    /// Read the kernel's table and repair any drift from what is wanted:
+    /// the host's routes and the learned ones.
+    Reconcile(oneshot::Sender<Result<ReconcileReport, DumpError>>),
 }
 
 /// What the RIB task knows of each neighbor.
@@ -46,6 +62,8 @@ pub struct NeighborSlot {
 pub struct RibTask<T> {
     rib: Rib,
     routes: OwnedRoutes<T>,
+    /// The host's own routes: the aggregate and the endpoints.
+    local: WantedRoutes,
     neighbors: Vec<NeighborSlot>,
     events: broadcast::Sender<SessionEvent>,
 }
@@ -53,12 +71,14 @@ pub struct RibTask<T> {
 impl<T: RouteTable> RibTask<T> {
     pub fn new(
         routes: OwnedRoutes<T>,
+        local: WantedRoutes,
         neighbors: Vec<NeighborSlot>,
         events: broadcast::Sender<SessionEvent>,
     ) -> Self {
         RibTask {
             rib: Rib::default(),
             routes,
+            local,
             neighbors,
             events,
         }
@@ -70,11 +90,11 @@ impl<T: RouteTable> RibTask<T> {
         let mut pending: HashMap<IpNet, Vec<super::rib::NextHop>> = HashMap::new();
         while let Some(cmd) = rx.recv().await {
             let mut touched = Vec::new();
-            self.handle(cmd, &mut pending, &mut touched);
+            let mut next = Some(cmd);
             // Take everything already queued before writing to the kernel,
             // so a burst of UPDATEs costs one batch, not one write each.
-            while let Ok(cmd) = rx.try_recv() {
-                self.handle(cmd, &mut pending, &mut touched);
+            while let Some(cmd) = next.take().or_else(|| rx.try_recv().ok()) {
+                self.handle(cmd, &mut pending, &mut touched).await;
             }
             self.report_counts(&touched);
             if !pending.is_empty() {
@@ -84,7 +104,7 @@ impl<T: RouteTable> RibTask<T> {
         self.routes
     }
 
-    fn handle(
+    async fn handle(
         &mut self,
         cmd: RibCommand,
         pending: &mut HashMap<IpNet, Vec<super::rib::NextHop>>,
@@ -130,7 +150,41 @@ impl<T: RouteTable> RibTask<T> {
             RibCommand::Routes(reply) => {
                 let _ = reply.send(self.routes_view());
             }
+            RibCommand::SetLocal { route, reply } => {
+                self.local.insert(route.clone());
+                let _ = reply.send(self.routes.set(route).await);
+            }
+            RibCommand::RemoveLocal { prefix, reply } => {
+                self.local.remove(&prefix);
+                let _ = reply.send(self.routes.remove(prefix).await);
+            }
+            RibCommand::Reconcile(reply) => {
+                let wanted = self.wanted();
+                let _ = reply.send(self.routes.reconcile(&wanted, Sweep::RemoveStale).await);
+            }
         }
+    }
+
+    /// Every route the kernel should hold: the host's own, and the learned
+    /// ones with their multipath next hops. A learned prefix never shadows
+    /// a local one (the host's own block always stays the host's).
+    fn wanted(&self) -> WantedRoutes {
+        let mut wanted = self.local.clone();
+        for prefix in self.rib.prefixes() {
+            if wanted.get(prefix).is_some() {
+                continue;
+            }
+            let hops = self
+                .rib
+                .next_hops(prefix)
+                .iter()
+                .map(kernel_next_hop)
+                .collect();
+            if let Ok(route) = Route::via(*prefix, hops) {
+                wanted.insert(route);
+            }
+        }
+        wanted
     }
 
     /// Publish accepted counts, tell a neighbor over its limit (RFC 4486
@@ -170,17 +224,16 @@ impl<T: RouteTable> RibTask<T> {
         let mut set = Vec::new();
         let mut remove = Vec::new();
         for (prefix, hops) in pending {
+            // The host's own routes (its block, its endpoints) are never
+            // replaced by what a leaf sends back.
+            if self.local.get(&prefix).is_some() {
+                continue;
+            }
             if hops.is_empty() {
                 remove.push(prefix);
                 continue;
             }
-            let hops = hops
-                .iter()
-                .map(|h| NextHop {
-                    gateway: h.address,
-                    ifindex: h.ifindex.and_then(IfIndex::new),
-                })
-                .collect();
+            let hops = hops.iter().map(kernel_next_hop).collect();
             match Route::via(prefix, hops) {
                 Ok(route) => set.push(route),
                 Err(e) => warn!(%prefix, error = %e, "route not installable"),
@@ -223,5 +276,12 @@ impl<T: RouteTable> RibTask<T> {
             .collect();
         out.sort_by(|a, b| (&a.prefix, a.neighbor).cmp(&(&b.prefix, b.neighbor)));
         out
+    }
+}
+
+fn kernel_next_hop(h: &super::rib::NextHop) -> NextHop {
+    NextHop {
+        gateway: h.address,
+        ifindex: h.ifindex.and_then(IfIndex::new),
     }
 }
