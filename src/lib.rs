@@ -5,6 +5,7 @@ pub mod api;
 pub mod config;
 pub mod daemon;
 pub mod endpoint;
+pub mod isolation;
 pub mod kernel;
 pub mod plan;
 pub mod policy;
