@@ -202,6 +202,8 @@ impl Notification {
     pub fn name(&self) -> String {
         match subcode_name(self.code, self.subcode) {
             Some(sub) => format!("{}/{}", self.code.name(), sub),
+            // RFC 4271 §4.5: codes without subcodes carry 0.
+            None if self.subcode == 0 => self.code.name().to_string(),
             None => format!("{}/subcode {}", self.code.name(), self.subcode),
         }
     }
@@ -281,6 +283,8 @@ mod tests {
         assert_eq!(n.to_string(), "OPEN Message Error/Bad Peer AS (2/2)");
         let n = Notification::new(ErrorCode::OPEN, open_error::UNSPECIFIC, Bytes::new());
         assert_eq!(n.name(), "OPEN Message Error/Unspecific");
+        let n = Notification::new(ErrorCode::HOLD_TIMER_EXPIRED, 0, Bytes::new());
+        assert_eq!(n.to_string(), "Hold Timer Expired (4/0)");
         let n = Notification::new(ErrorCode(42), 9, Bytes::new());
         assert_eq!(n.name(), "Unknown Error/subcode 9");
     }
