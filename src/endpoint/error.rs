@@ -65,6 +65,12 @@ pub enum EndpointError {
     MissingInterface {
         interface: String,
     },
+    /// The tap is a port of a bridge, so traffic through it is switched
+    /// and never reaches the host's routing.
+    TapInBridge {
+        interface: String,
+        controller: u32,
+    },
     /// The container's namespace already has an `eth0`.
     ContainerInterfaceExists {
         path: PathBuf,
@@ -93,7 +99,7 @@ pub enum EndpointError {
     },
     /// The netlink socket itself failed.
     Socket {
-        action: &'static str,
+        action: String,
         error: io::Error,
     },
     EnterNamespace {
@@ -185,6 +191,15 @@ impl fmt::Display for EndpointError {
                 f,
                 "no interface named {interface:?} on the host (see `ip link`); the VM's tap \
                  must exist before its endpoint is added"
+            ),
+            Self::TapInBridge {
+                interface,
+                controller,
+            } => write!(
+                f,
+                "tap {interface:?} is a port of the bridge with ifindex {controller} (see \
+                 `ip link show {interface}`); romana-bgp routes to the tap itself: detach it \
+                 (`ip link set {interface} nomaster`; in libvirt use <interface type='ethernet'>)"
             ),
             Self::ContainerInterfaceExists { path } => write!(
                 f,

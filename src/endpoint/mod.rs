@@ -13,8 +13,14 @@
 //! points at.
 
 mod error;
+mod lifecycle;
+mod messages;
+mod netns;
+mod rtnl;
 mod state_file;
 mod store;
+mod sysctl;
+mod wire;
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -23,7 +29,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use error::EndpointError;
+pub use lifecycle::{Added, add, add_all, remove};
 pub use store::Store;
+pub use wire::{OwnedLink, Wiring};
 
 /// Where `--netns NAME` namespaces live (`ip netns add NAME`).
 pub const NETNS_DIR: &str = "/run/netns";

@@ -1,0 +1,397 @@
+//! The rtnetlink requests of the wiring, and what it reads back from
+//! links. Pure translation, tested without a kernel.
+
+use std::net::Ipv4Addr;
+use std::os::fd::RawFd;
+
+use rtnetlink::packet_core::{DefaultNla, Emitable, NLA_F_NESTED};
+use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
+use rtnetlink::packet_route::link::{
+    AfSpecInet, AfSpecUnspec, InfoData, InfoKind, InfoVeth, LinkAttribute, LinkExtentMask,
+    LinkFlags, LinkInfo, LinkMessage,
+};
+use rtnetlink::packet_route::nsid::{NsidAttribute, NsidMessage};
+use rtnetlink::packet_route::route::{
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteProtocol, RouteScope,
+    RouteType,
+};
+use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
+
+use crate::kernel::RTPROT_ROMANA;
+
+/// `IFLA_INET_CONF` inside `IFLA_AF_SPEC`/`AF_INET`: per-interface IPv4
+/// settings, each a nested attribute whose type is its `IPV4_DEVCONF_*`.
+const IFLA_INET_CONF: u16 = 1;
+/// `IPV4_DEVCONF_PROXY_ARP`, i.e. `net.ipv4.conf.IF.proxy_arp`.
+const IPV4_DEVCONF_PROXY_ARP: u16 = 3;
+
+/// What the wiring needs to know about a link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Link {
+    pub(super) index: u32,
+    pub(super) name: String,
+    pub(super) up: bool,
+    /// `veth`, `tun`, ...; `None` for a physical device.
+    pub(super) kind: Option<String>,
+    pub(super) proxy_arp: Option<bool>,
+    /// For a veth: the namespace of its peer, as this namespace numbers
+    /// it; `None` when the peer is in the same namespace.
+    pub(super) peer_netnsid: Option<i32>,
+    /// The bridge (or bond) the link is a port of.
+    pub(super) controller: Option<u32>,
+}
+
+impl Link {
+    pub(super) fn from_message(message: &LinkMessage) -> Link {
+        let mut link = Link {
+            index: message.header.index,
+            name: String::new(),
+            up: message.header.flags.contains(LinkFlags::Up),
+            kind: None,
+            proxy_arp: None,
+            peer_netnsid: None,
+            controller: None,
+        };
+        for attribute in &message.attributes {
+            match attribute {
+                LinkAttribute::IfName(name) => link.name.clone_from(name),
+                LinkAttribute::LinkNetNsId(id) => link.peer_netnsid = Some(*id),
+                LinkAttribute::Controller(index) if *index != 0 => link.controller = Some(*index),
+                LinkAttribute::LinkInfo(infos) => {
+                    for info in infos {
+                        if let LinkInfo::Kind(kind) = info {
+                            link.kind = Some(kind.to_string());
+                        }
+                    }
+                }
+                LinkAttribute::AfSpecUnspec(specs) => {
+                    for spec in specs {
+                        if let AfSpecUnspec::Inet(inet) = spec {
+                            for value in inet {
+                                if let AfSpecInet::DevConf(conf) = value {
+                                    link.proxy_arp = Some(conf.proxy_arp != 0);
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        link
+    }
+
+    pub(super) fn is_veth(&self) -> bool {
+        self.kind.as_deref() == Some("veth")
+    }
+}
+
+/// The link named `name`, without statistics.
+pub(super) fn get_link(name: &str) -> RouteNetlinkMessage {
+    let mut message = LinkMessage::default();
+    message.attributes.push(LinkAttribute::IfName(name.into()));
+    message
+        .attributes
+        .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+    RouteNetlinkMessage::GetLink(message)
+}
+
+/// Every link, without statistics.
+pub(super) fn dump_links() -> RouteNetlinkMessage {
+    let mut message = LinkMessage::default();
+    message
+        .attributes
+        .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+    RouteNetlinkMessage::GetLink(message)
+}
+
+/// A veth pair: `host` here and up, `peer` created directly in the
+/// namespace open as `netns`, so it never appears on the host. The peer
+/// stays down: the kernel opens it before the pair is joined and refuses
+/// (`ENOTCONN`), so it is set up from inside.
+pub(super) fn create_veth(host: &str, peer: &str, netns: RawFd) -> RouteNetlinkMessage {
+    let mut peer_message = LinkMessage::default();
+    peer_message
+        .attributes
+        .push(LinkAttribute::IfName(peer.into()));
+    peer_message.attributes.push(LinkAttribute::NetNsFd(netns));
+    let mut message = LinkMessage::default();
+    set_up(&mut message);
+    message.attributes.push(LinkAttribute::IfName(host.into()));
+    message.attributes.push(LinkAttribute::LinkInfo(vec![
+        LinkInfo::Kind(InfoKind::Veth),
+        LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer_message))),
+    ]));
+    RouteNetlinkMessage::NewLink(message)
+}
+
+/// Sets the link up with proxy ARP on, in one request.
+pub(super) fn up_with_proxy_arp(index: u32) -> RouteNetlinkMessage {
+    let mut message = LinkMessage::default();
+    message.header.index = index;
+    set_up(&mut message);
+    message.attributes.push(proxy_arp(true));
+    RouteNetlinkMessage::SetLink(message)
+}
+
+/// Turns proxy ARP off, leaving everything else of the link as it is.
+pub(super) fn proxy_arp_off(index: u32) -> RouteNetlinkMessage {
+    let mut message = LinkMessage::default();
+    message.header.index = index;
+    message.attributes.push(proxy_arp(false));
+    RouteNetlinkMessage::SetLink(message)
+}
+
+/// Sets the link named `name` up.
+pub(super) fn up_by_name(name: &str) -> RouteNetlinkMessage {
+    let mut message = LinkMessage::default();
+    set_up(&mut message);
+    message.attributes.push(LinkAttribute::IfName(name.into()));
+    RouteNetlinkMessage::SetLink(message)
+}
+
+pub(super) fn delete_link(index: u32) -> RouteNetlinkMessage {
+    let mut message = LinkMessage::default();
+    message.header.index = index;
+    RouteNetlinkMessage::DelLink(message)
+}
+
+/// The id this namespace gives the namespace open as `netns`.
+pub(super) fn get_netnsid(netns: RawFd) -> RouteNetlinkMessage {
+    let mut message = NsidMessage::default();
+    // A valid descriptor is never negative.
+    let fd = u32::try_from(netns).unwrap_or(u32::MAX);
+    message.attributes.push(NsidAttribute::Fd(fd));
+    RouteNetlinkMessage::GetNsId(message)
+}
+
+pub(super) fn netnsid(message: &RouteNetlinkMessage) -> Option<i32> {
+    match message {
+        RouteNetlinkMessage::NewNsId(m) => m.attributes.iter().find_map(|a| match a {
+            NsidAttribute::Id(id) if *id >= 0 => Some(*id),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+fn set_up(message: &mut LinkMessage) {
+    message.header.flags |= LinkFlags::Up;
+    message.header.change_mask |= LinkFlags::Up;
+}
+
+/// `IFLA_AF_SPEC { AF_INET { IFLA_INET_CONF { PROXY_ARP: on } } }`. Built
+/// by hand because the library's request form leaves out settings that
+/// are 0, which would make "off" impossible.
+fn proxy_arp(on: bool) -> LinkAttribute {
+    let setting = DefaultNla::new(IPV4_DEVCONF_PROXY_ARP, u32::from(on).to_ne_bytes().to_vec());
+    let mut value = vec![0; setting.buffer_len()];
+    setting.emit(&mut value);
+    LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet(vec![AfSpecInet::Other(
+        DefaultNla::new(IFLA_INET_CONF | NLA_F_NESTED, value),
+    )])])
+}
+
+/// The endpoint's own address, `address/32`.
+pub(super) fn add_address(index: u32, address: Ipv4Addr) -> RouteNetlinkMessage {
+    let mut message = AddressMessage::default();
+    message.header.family = AddressFamily::Inet;
+    message.header.prefix_len = 32;
+    message.header.index = index;
+    message
+        .attributes
+        .push(AddressAttribute::Local(address.into()));
+    message
+        .attributes
+        .push(AddressAttribute::Address(address.into()));
+    RouteNetlinkMessage::NewAddress(message)
+}
+
+/// `GATEWAY/32 dev IF scope link`: the gateway is on the link.
+pub(super) fn route_to_gateway(index: u32, gateway: Ipv4Addr) -> RouteNetlinkMessage {
+    let mut message = route(gateway, 32, RouteScope::Link);
+    message.attributes.push(RouteAttribute::Oif(index));
+    RouteNetlinkMessage::NewRoute(message)
+}
+
+/// `default via GATEWAY dev IF onlink`.
+pub(super) fn default_route(index: u32, gateway: Ipv4Addr) -> RouteNetlinkMessage {
+    let mut message = route(Ipv4Addr::UNSPECIFIED, 0, RouteScope::Universe);
+    message.header.flags |= RouteFlags::Onlink;
+    message
+        .attributes
+        .push(RouteAttribute::Gateway(RouteAddress::Inet(gateway)));
+    message.attributes.push(RouteAttribute::Oif(index));
+    RouteNetlinkMessage::NewRoute(message)
+}
+
+fn route(destination: Ipv4Addr, length: u8, scope: RouteScope) -> RouteMessage {
+    let mut message = RouteMessage::default();
+    message.header.address_family = AddressFamily::Inet;
+    message.header.destination_prefix_length = length;
+    message.header.table = RouteHeader::RT_TABLE_MAIN;
+    message.header.protocol = RouteProtocol::from(RTPROT_ROMANA);
+    message.header.scope = scope;
+    message.header.kind = RouteType::Unicast;
+    if length > 0 {
+        message
+            .attributes
+            .push(RouteAttribute::Destination(RouteAddress::Inet(destination)));
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
+
+    use super::*;
+
+    fn round_trip(message: RouteNetlinkMessage) -> RouteNetlinkMessage {
+        let mut netlink = NetlinkMessage::from(message);
+        netlink.finalize();
+        let mut bytes = vec![0; netlink.buffer_len()];
+        netlink.serialize(&mut bytes);
+        match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bytes)
+            .unwrap()
+            .payload
+        {
+            NetlinkPayload::InnerMessage(inner) => inner,
+            other => panic!("not a route message: {other:?}"),
+        }
+    }
+
+    /// The nested attribute as the kernel's `inet_set_link_af` reads it:
+    /// AF_INET { IFLA_INET_CONF { 3: value } }.
+    fn proxy_arp_bytes(message: &RouteNetlinkMessage) -> Vec<u8> {
+        let RouteNetlinkMessage::SetLink(link) = message else {
+            panic!("not a set link: {message:?}");
+        };
+        let attribute = link
+            .attributes
+            .iter()
+            .find(|a| matches!(a, LinkAttribute::AfSpecUnspec(_)))
+            .expect("IFLA_AF_SPEC");
+        let mut bytes = vec![0; attribute.buffer_len()];
+        attribute.emit(&mut bytes);
+        bytes
+    }
+
+    /// The only attribute in `bytes`: its type without the flag bits, and
+    /// its value.
+    fn only_attribute(bytes: &[u8]) -> (u16, &[u8]) {
+        let length = usize::from(u16::from_ne_bytes([bytes[0], bytes[1]]));
+        let kind = u16::from_ne_bytes([bytes[2], bytes[3]]) & 0x3fff;
+        assert_eq!(length.next_multiple_of(4), bytes.len(), "one attribute");
+        (kind, &bytes[4..length])
+    }
+
+    #[test]
+    fn proxy_arp_is_one_nested_devconf_setting() {
+        for (message, value) in [(up_with_proxy_arp(7), 1u32), (proxy_arp_off(7), 0)] {
+            // As the kernel's inet_set_link_af reads it: IFLA_AF_SPEC (26) >
+            // AF_INET (2) > IFLA_INET_CONF (1) > IPV4_DEVCONF_PROXY_ARP (3).
+            let bytes = proxy_arp_bytes(&message);
+            let (kind, af_spec) = only_attribute(&bytes);
+            assert_eq!(kind, 26);
+            let (kind, inet) = only_attribute(af_spec);
+            assert_eq!(kind, 2);
+            let (kind, conf) = only_attribute(inet);
+            assert_eq!(kind, IFLA_INET_CONF);
+            let (kind, setting) = only_attribute(conf);
+            assert_eq!(kind, IPV4_DEVCONF_PROXY_ARP);
+            assert_eq!(setting, value.to_ne_bytes(), "off is sent, not left out");
+        }
+    }
+
+    #[test]
+    fn veth_peer_is_created_in_the_namespace() {
+        let RouteNetlinkMessage::NewLink(link) = round_trip(create_veth("rb0a011105", "eth0", 9))
+        else {
+            panic!("not a new link");
+        };
+        assert!(link.header.flags.contains(LinkFlags::Up));
+        assert!(link.header.change_mask.contains(LinkFlags::Up));
+        assert!(
+            link.attributes
+                .contains(&LinkAttribute::IfName("rb0a011105".into()))
+        );
+        let infos = link
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                LinkAttribute::LinkInfo(infos) => Some(infos),
+                _ => None,
+            })
+            .expect("IFLA_LINKINFO");
+        assert!(infos.contains(&LinkInfo::Kind(InfoKind::Veth)));
+        let peer = infos
+            .iter()
+            .find_map(|i| match i {
+                LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))) => Some(peer),
+                _ => None,
+            })
+            .expect("the peer");
+        assert!(peer.header.flags.contains(LinkFlags::Up));
+        assert!(
+            peer.attributes
+                .contains(&LinkAttribute::IfName("eth0".into()))
+        );
+        assert!(peer.attributes.contains(&LinkAttribute::NetNsFd(9)));
+    }
+
+    #[test]
+    fn default_route_is_onlink_via_the_gateway() {
+        let gateway = Ipv4Addr::new(10, 1, 0, 1);
+        let RouteNetlinkMessage::NewRoute(route) = round_trip(default_route(4, gateway)) else {
+            panic!("not a route");
+        };
+        assert_eq!(route.header.destination_prefix_length, 0);
+        assert!(route.header.flags.contains(RouteFlags::Onlink));
+        assert_eq!(route.header.protocol, RouteProtocol::from(RTPROT_ROMANA));
+        assert!(
+            route
+                .attributes
+                .contains(&RouteAttribute::Gateway(RouteAddress::Inet(gateway)))
+        );
+        assert!(route.attributes.contains(&RouteAttribute::Oif(4)));
+        let RouteNetlinkMessage::NewRoute(link) = round_trip(route_to_gateway(4, gateway)) else {
+            panic!("not a route");
+        };
+        assert_eq!(link.header.scope, RouteScope::Link);
+        assert_eq!(link.header.destination_prefix_length, 32);
+        assert!(
+            link.attributes
+                .contains(&RouteAttribute::Destination(RouteAddress::Inet(gateway)))
+        );
+    }
+
+    #[test]
+    fn link_reads_name_state_kind_and_proxy_arp() {
+        let mut message = LinkMessage::default();
+        message.header.index = 12;
+        message.header.flags |= LinkFlags::Up;
+        message
+            .attributes
+            .push(LinkAttribute::IfName("tap3".into()));
+        message
+            .attributes
+            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Tun)]));
+        message.attributes.push(LinkAttribute::LinkNetNsId(4));
+        message.attributes.push(LinkAttribute::Controller(3));
+        let link = Link::from_message(&message);
+        assert_eq!(
+            link,
+            Link {
+                index: 12,
+                name: "tap3".into(),
+                up: true,
+                kind: Some("tun".into()),
+                proxy_arp: None,
+                peer_netnsid: Some(4),
+                controller: Some(3),
+            }
+        );
+        assert!(!link.is_veth());
+    }
+}

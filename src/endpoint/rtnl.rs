@@ -1,0 +1,425 @@
+//! A blocking rtnetlink socket, for threads that do nothing but wiring: the
+//! wiring thread in the host's namespace, and a short-lived thread inside
+//! each container's namespace. Requests go out many to a datagram and
+//! their answers are matched by sequence number.
+//!
+//! The socket is non-blocking, and that is what keeps a lost answer from
+//! hanging a thread: the kernel answers rtnetlink requests while it handles
+//! the `send`, and produces each further part of a dump while the previous
+//! one is read, so an answer that is not queued when we read will never come.
+
+use std::io;
+
+use rtnetlink::packet_core::{
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkBuffer, NetlinkMessage,
+    NetlinkPayload,
+};
+use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+
+use crate::kernel::{Errno, Failure};
+
+use super::EndpointError;
+use super::messages::{self, Link};
+
+/// Receive buffer asked for; the kernel caps it at `net.core.rmem_max` and
+/// doubles it. All answers to one datagram of requests must fit in it.
+const RECEIVE_BUFFER: usize = 4 << 20;
+
+/// What one queued answer costs in the receive buffer (its `skb` truesize),
+/// rounded up: an acknowledgement is small, a link is a few kilobytes.
+const ACK_COST: usize = 1024;
+const OBJECT_COST: usize = 8192;
+
+/// Octets of requests in one datagram: below the default send buffer
+/// (`net.core.wmem_default`, 208 KiB), which a datagram must fit.
+const MAX_DATAGRAM: usize = 64 * 1024;
+
+/// The largest datagram read. Dump parts are at most 32 KiB (the kernel's
+/// cap on its dump allocation), single answers far less.
+const MAX_ANSWER: usize = 128 * 1024;
+
+/// A dump that raced with a change is marked interrupted and read again,
+/// at most this many times.
+const DUMP_ATTEMPTS: usize = 3;
+
+/// Why a request did not succeed.
+#[derive(Debug)]
+pub(super) enum RtnlError {
+    /// The kernel refused it.
+    Kernel(Errno),
+    /// No answer is queued, so none will come (see the module comment).
+    NoAnswer,
+    /// The socket failed, or an answer could not be read.
+    Io(io::Error),
+}
+
+impl RtnlError {
+    pub(super) fn errno(&self) -> Option<Errno> {
+        match self {
+            RtnlError::Kernel(errno) => Some(*errno),
+            _ => None,
+        }
+    }
+
+    /// The error an operator sees, saying what was being done.
+    pub(super) fn while_doing(self, action: impl Into<String>) -> EndpointError {
+        let action = action.into();
+        match self {
+            RtnlError::Kernel(errno) => EndpointError::Netlink {
+                action,
+                failure: Failure::Kernel {
+                    errno,
+                    message: None,
+                },
+            },
+            RtnlError::NoAnswer => EndpointError::Netlink {
+                action,
+                failure: Failure::NoAnswer,
+            },
+            RtnlError::Io(error) => EndpointError::Socket { action, error },
+        }
+    }
+}
+
+/// What a request expects back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Expect {
+    /// A change, acknowledged; the value is its `NLM_F_*` flags.
+    Ack(u16),
+    /// One object (a get by name or index).
+    Object,
+}
+
+pub(super) struct Rtnl {
+    socket: Socket,
+    sequence: u32,
+    /// Answers the receive buffer holds, in octets of `*_COST`.
+    budget: usize,
+    outgoing: Vec<u8>,
+    incoming: Vec<u8>,
+}
+
+impl Rtnl {
+    /// Opens a socket in the calling thread's network namespace.
+    pub(super) fn open() -> Result<Rtnl, EndpointError> {
+        let failed = |action: &str| {
+            let action = action.to_owned();
+            move |error| EndpointError::Socket { action, error }
+        };
+        let mut socket = Socket::new(NETLINK_ROUTE).map_err(failed("open"))?;
+        socket.bind_auto().map_err(failed("bind"))?;
+        socket
+            .connect(&SocketAddr::new(0, 0))
+            .map_err(failed("connect"))?;
+        // Errors echo only the request's header.
+        socket
+            .set_cap_ack(true)
+            .map_err(failed("set NETLINK_CAP_ACK"))?;
+        socket
+            .set_non_blocking(true)
+            .map_err(failed("make non-blocking"))?;
+        // A smaller buffer only means smaller datagrams.
+        let _ = socket.set_rx_buf_sz(RECEIVE_BUFFER);
+        let budget = socket.get_rx_buf_sz().map_err(failed("read SO_RCVBUF"))?;
+        Ok(Rtnl {
+            socket,
+            sequence: 0,
+            budget,
+            outgoing: Vec::new(),
+            incoming: Vec::with_capacity(MAX_ANSWER),
+        })
+    }
+
+    /// One change, acknowledged.
+    pub(super) fn change(
+        &mut self,
+        message: RouteNetlinkMessage,
+        flags: u16,
+    ) -> Result<(), RtnlError> {
+        one(self.batch(vec![(message, Expect::Ack(flags))])).map(drop)
+    }
+
+    /// One object, e.g. a link by name; `Ok(None)` never happens for a
+    /// get the kernel answers.
+    pub(super) fn get(
+        &mut self,
+        message: RouteNetlinkMessage,
+    ) -> Result<RouteNetlinkMessage, RtnlError> {
+        one(self.batch(vec![(message, Expect::Object)]))?.ok_or(RtnlError::NoAnswer)
+    }
+
+    /// The link named `name`; `None` if there is none.
+    pub(super) fn link(&mut self, name: &str) -> Result<Option<Link>, RtnlError> {
+        one(self.links(&[name]))
+    }
+
+    /// The links of these names, in order, in as few datagrams as fit.
+    pub(super) fn links(&mut self, names: &[&str]) -> Vec<Result<Option<Link>, RtnlError>> {
+        let requests = names
+            .iter()
+            .map(|name| (messages::get_link(name), Expect::Object))
+            .collect();
+        self.batch(requests)
+            .into_iter()
+            .map(|answer| match answer {
+                Ok(Some(RouteNetlinkMessage::NewLink(m))) => Ok(Some(Link::from_message(&m))),
+                Ok(_) => Err(RtnlError::NoAnswer),
+                Err(e) if e.errno() == Some(Errno::ENODEV) => Ok(None),
+                Err(e) => Err(e),
+            })
+            .collect()
+    }
+
+    /// Sends the requests, many to a datagram, and returns one result per
+    /// request, in order: `Some` object for a get, `None` for an ack. The
+    /// kernel handles the requests of a datagram one after another.
+    pub(super) fn batch(
+        &mut self,
+        requests: Vec<(RouteNetlinkMessage, Expect)>,
+    ) -> Vec<Result<Option<RouteNetlinkMessage>, RtnlError>> {
+        let mut results = Vec::with_capacity(requests.len());
+        let mut chunk = Vec::new();
+        let (mut octets, mut cost) = (0, 0);
+        for (message, expect) in requests {
+            let mut request = NetlinkMessage::from(message);
+            request.header.flags = NLM_F_REQUEST
+                | match expect {
+                    Expect::Ack(flags) => flags | NLM_F_ACK,
+                    Expect::Object => 0,
+                };
+            request.finalize();
+            let (size, answer) = (request.buffer_len(), answer_cost(expect));
+            if !chunk.is_empty() && (octets + size > MAX_DATAGRAM || cost + answer > self.budget) {
+                self.exchange(std::mem::take(&mut chunk), &mut results);
+                (octets, cost) = (0, 0);
+            }
+            octets += size;
+            cost += answer;
+            chunk.push(request);
+        }
+        if !chunk.is_empty() {
+            self.exchange(chunk, &mut results);
+        }
+        results
+    }
+
+    /// Every object of a kind (`RTM_GETLINK`, ...), read again if a change
+    /// interrupted the dump.
+    pub(super) fn dump(
+        &mut self,
+        message: RouteNetlinkMessage,
+    ) -> Result<Vec<RouteNetlinkMessage>, RtnlError> {
+        let mut attempt = 1;
+        loop {
+            let (objects, interrupted) = self.dump_once(message.clone())?;
+            if !interrupted || attempt == DUMP_ATTEMPTS {
+                return Ok(objects);
+            }
+            attempt += 1;
+        }
+    }
+
+    fn dump_once(
+        &mut self,
+        message: RouteNetlinkMessage,
+    ) -> Result<(Vec<RouteNetlinkMessage>, bool), RtnlError> {
+        let mut request = NetlinkMessage::from(message);
+        request.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+        request.finalize();
+        let sequence = self.send(&mut [request])?;
+        let mut objects = Vec::new();
+        let mut interrupted = false;
+        loop {
+            for answer in self.receive()? {
+                if answer.header.sequence_number != sequence {
+                    continue;
+                }
+                interrupted |= answer.header.flags & NLM_F_DUMP_INTR != 0;
+                match answer.payload {
+                    NetlinkPayload::InnerMessage(object) => objects.push(object),
+                    NetlinkPayload::Done(_) => return Ok((objects, interrupted)),
+                    NetlinkPayload::Error(e) if e.code.is_some() => {
+                        return Err(RtnlError::Kernel(Errno(e.raw_code().saturating_abs())));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Sends one datagram of requests and collects their answers.
+    fn exchange(
+        &mut self,
+        mut chunk: Vec<NetlinkMessage<RouteNetlinkMessage>>,
+        results: &mut Vec<Result<Option<RouteNetlinkMessage>, RtnlError>>,
+    ) {
+        let count = chunk.len();
+        let first = match self.send(&mut chunk) {
+            Ok(first) => first,
+            Err(e) => {
+                let errno = e.errno();
+                results.extend(
+                    (0..count).map(|_| Err(errno.map_or(RtnlError::NoAnswer, RtnlError::Kernel))),
+                );
+                return;
+            }
+        };
+        let mut answers: Vec<Option<Result<Option<RouteNetlinkMessage>, RtnlError>>> =
+            (0..count).map(|_| None).collect();
+        let mut missing = count;
+        while missing > 0 {
+            let received = match self.receive() {
+                Ok(received) => received,
+                Err(RtnlError::Io(e)) => {
+                    for slot in answers.iter_mut().filter(|a| a.is_none()) {
+                        *slot = Some(Err(RtnlError::Io(io::Error::new(e.kind(), e.to_string()))));
+                    }
+                    break;
+                }
+                Err(_) => break,
+            };
+            for answer in received {
+                // Answers to an earlier, abandoned datagram are skipped.
+                let index = answer.header.sequence_number.wrapping_sub(first) as usize;
+                let Some(slot) = answers.get_mut(index).filter(|s| s.is_none()) else {
+                    continue;
+                };
+                let result = match answer.payload {
+                    NetlinkPayload::Error(e) => match e.code {
+                        None => Ok(None),
+                        Some(_) => Err(RtnlError::Kernel(Errno(e.raw_code().saturating_abs()))),
+                    },
+                    NetlinkPayload::InnerMessage(object) => Ok(Some(object)),
+                    _ => continue,
+                };
+                *slot = Some(result);
+                missing -= 1;
+            }
+        }
+        results.extend(
+            answers
+                .into_iter()
+                .map(|a| a.unwrap_or(Err(RtnlError::NoAnswer))),
+        );
+    }
+
+    /// Numbers the messages, sends them as one datagram, and returns the
+    /// first sequence number.
+    fn send(
+        &mut self,
+        messages: &mut [NetlinkMessage<RouteNetlinkMessage>],
+    ) -> Result<u32, RtnlError> {
+        let first = self.sequence.wrapping_add(1);
+        self.outgoing.clear();
+        for message in messages.iter_mut() {
+            self.sequence = self.sequence.wrapping_add(1);
+            message.header.sequence_number = self.sequence;
+            let start = self.outgoing.len();
+            self.outgoing.resize(start + message.buffer_len(), 0);
+            message.serialize(&mut self.outgoing[start..]);
+        }
+        self.socket
+            .send(&self.outgoing, 0)
+            .map_err(|e| match e.raw_os_error() {
+                Some(code) => RtnlError::Kernel(Errno(code)),
+                None => RtnlError::Io(e),
+            })?;
+        Ok(first)
+    }
+
+    /// Reads one datagram and parses the messages in it.
+    fn receive(&mut self) -> Result<Vec<NetlinkMessage<RouteNetlinkMessage>>, RtnlError> {
+        self.incoming.clear();
+        let length = loop {
+            match self.socket.recv(&mut self.incoming, libc::MSG_TRUNC) {
+                Ok(length) => break length,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Err(RtnlError::NoAnswer);
+                }
+                Err(e) => return Err(RtnlError::Io(e)),
+            }
+        };
+        if length > self.incoming.len() {
+            return Err(malformed(format!(
+                "an answer of {length} octets is larger than the {MAX_ANSWER} read"
+            )));
+        }
+        parse_datagram(&self.incoming)
+    }
+}
+
+fn answer_cost(expect: Expect) -> usize {
+    match expect {
+        Expect::Ack(_) => ACK_COST,
+        Expect::Object => OBJECT_COST,
+    }
+}
+
+fn one<T>(mut results: Vec<Result<T, RtnlError>>) -> Result<T, RtnlError> {
+    results.pop().unwrap_or(Err(RtnlError::NoAnswer))
+}
+
+fn malformed(text: String) -> RtnlError {
+    RtnlError::Io(io::Error::new(io::ErrorKind::InvalidData, text))
+}
+
+/// The messages of one datagram, each padded to 4 octets.
+fn parse_datagram(mut data: &[u8]) -> Result<Vec<NetlinkMessage<RouteNetlinkMessage>>, RtnlError> {
+    let mut messages = Vec::new();
+    while !data.is_empty() {
+        let buffer = NetlinkBuffer::new_checked(data)
+            .map_err(|e| malformed(format!("a netlink answer is cut short: {e}")))?;
+        let length = buffer.length() as usize;
+        let message = NetlinkMessage::deserialize(data.get(..length).unwrap_or(data))
+            .map_err(|e| malformed(format!("a netlink answer cannot be read: {e}")))?;
+        messages.push(message);
+        data = data.get(length.next_multiple_of(4)..).unwrap_or_default();
+    }
+    Ok(messages)
+}
+
+#[cfg(test)]
+mod tests {
+    use rtnetlink::packet_core::ErrorMessage;
+
+    use super::*;
+
+    fn ack(sequence: u32, code: i32) -> Vec<u8> {
+        let mut error = ErrorMessage::default();
+        error.code = std::num::NonZeroI32::new(code);
+        error.header = vec![0; 16];
+        let mut message: NetlinkMessage<RouteNetlinkMessage> =
+            NetlinkMessage::new(Default::default(), NetlinkPayload::Error(error));
+        message.header.sequence_number = sequence;
+        message.finalize();
+        let mut bytes = vec![0; message.buffer_len()];
+        message.serialize(&mut bytes);
+        bytes
+    }
+
+    #[test]
+    fn a_datagram_of_several_answers_is_split() {
+        let mut data = ack(7, 0);
+        data.extend(ack(8, -libc::ENODEV));
+        let messages = parse_datagram(&data).unwrap();
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[1].header.sequence_number, 8);
+        let NetlinkPayload::Error(e) = &messages[1].payload else {
+            panic!("not an error: {:?}", messages[1]);
+        };
+        assert_eq!(e.raw_code(), -libc::ENODEV);
+    }
+
+    #[test]
+    fn truncated_answers_are_errors_not_panics() {
+        let data = ack(7, 0);
+        for cut in [1, 15, 16, data.len() - 1] {
+            assert!(parse_datagram(&data[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut zero_length = data.clone();
+        zero_length[..4].copy_from_slice(&0u32.to_ne_bytes());
+        assert!(parse_datagram(&zero_length).is_err());
+    }
+}

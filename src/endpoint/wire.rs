@@ -1,0 +1,502 @@
+//! Connecting endpoints to the host, through rtnetlink.
+//!
+//! - A container (`Attachment::Netns`): a veth pair made in one request,
+//!   the host end `rb` + the address in hex, the other end created directly
+//!   in the container's namespace as `eth0`, both up. Inside, `eth0` gets
+//!   the address as /32 and a default route via the gateway (see
+//!   [`super::netns`]).
+//! - A VM (`Attachment::Tap`): its tap exists; it is set up, nothing else.
+//!
+//! Either way the host end gets proxy ARP, so the endpoint's ARP for the
+//! gateway, or for a neighbour it believes on-link, is answered by the
+//! host, which then routes. Proxy ARP is set through rtnetlink
+//! (`IFLA_INET_CONF`) in the same request that sets the link up, which keeps
+//! it in the socket's namespace and lets a thousand taps go in one datagram.
+//!
+//! All of it runs on one thread, the wiring thread, with a blocking
+//! netlink socket in the host's namespace: the daemon's runtime never waits
+//! on the kernel, and [`Wiring`] is the async handle that sends it work.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+use rtnetlink::packet_route::RouteNetlinkMessage;
+use tokio::sync::oneshot;
+
+use crate::kernel::{Errno, Failure, IfIndex};
+
+use super::messages::{self, Link};
+use super::netns::Netns;
+use super::rtnl::{Expect, Rtnl, RtnlError};
+use super::{
+    Attachment, CONTAINER_INTERFACE, Endpoint, EndpointError, Target, is_veth_name, sysctl,
+};
+
+/// A host link the daemon made for a container endpoint: a veth named
+/// `rb` + 8 hex digits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedLink {
+    pub name: String,
+    pub ifindex: IfIndex,
+}
+
+type Job = Box<dyn FnOnce(&mut Host) + Send>;
+
+/// The handle to the wiring thread. Cheap to clone; the thread ends when
+/// the last clone is dropped.
+#[derive(Clone, Debug)]
+pub struct Wiring {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Wiring {
+    /// Starts the wiring thread in the daemon's own network namespace, the
+    /// host's.
+    pub fn start() -> Result<Wiring, EndpointError> {
+        Wiring::spawn(None)
+    }
+
+    /// Starts the wiring thread in the network namespace at `host_netns`,
+    /// which then plays the host: for tests, which must not touch the real
+    /// host's links.
+    pub fn start_in(host_netns: &Path) -> Result<Wiring, EndpointError> {
+        Wiring::spawn(Some(host_netns.to_path_buf()))
+    }
+
+    fn spawn(host_netns: Option<PathBuf>) -> Result<Wiring, EndpointError> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let (ready, started) = mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("romana-wiring".into())
+            .spawn(move || {
+                let host = host_netns
+                    .map_or(Ok(()), |path| Netns::open(&path)?.enter())
+                    .and_then(|()| Rtnl::open())
+                    .map(|rtnl| Host { rtnl });
+                match host {
+                    Ok(mut host) => {
+                        let _ = ready.send(Ok(()));
+                        for job in queue {
+                            job(&mut host);
+                        }
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                    }
+                }
+            })
+            .map_err(|error| EndpointError::Socket {
+                action: "start the wiring thread".into(),
+                error,
+            })?;
+        started.recv().map_err(|_| EndpointError::WiringStopped)??;
+        Ok(Wiring { jobs })
+    }
+
+    /// Checks that the target exists (the namespace file, the tap), so a
+    /// bad add is refused before an address is allocated.
+    pub async fn check(&self, target: &Target) -> Result<(), EndpointError> {
+        let target = target.clone();
+        self.call(move |host| first(host.check_all(&[target])))
+            .await?
+    }
+
+    /// [`Wiring::check`] for many targets, taps in one request.
+    pub async fn check_all(
+        &self,
+        targets: Vec<Target>,
+    ) -> Result<Vec<Result<(), EndpointError>>, EndpointError> {
+        self.call(move |host| host.check_all(&targets)).await
+    }
+
+    /// Wires the endpoint (again: it repairs what is missing) and returns
+    /// the host-side interface its /32 route points at.
+    pub async fn wire(&self, endpoint: &Endpoint) -> Result<IfIndex, EndpointError> {
+        let endpoint = endpoint.clone();
+        self.call(move |host| first(host.wire_all(std::slice::from_ref(&endpoint))))
+            .await?
+    }
+
+    /// [`Wiring::wire`] for many endpoints: taps in as few requests as
+    /// fit, containers one after another. One result per endpoint.
+    pub async fn wire_all(
+        &self,
+        endpoints: Vec<Endpoint>,
+    ) -> Result<Vec<Result<IfIndex, EndpointError>>, EndpointError> {
+        self.call(move |host| host.wire_all(&endpoints)).await
+    }
+
+    /// Undoes the wiring: a container's veth pair is deleted; a VM's tap
+    /// is its own and stays, with proxy ARP off. Idempotent.
+    pub async fn unwire(&self, endpoint: &Endpoint) -> Result<(), EndpointError> {
+        let endpoint = endpoint.clone();
+        self.call(move |host| host.unwire(&endpoint)).await?
+    }
+
+    /// Whether the host end exists, is up and has proxy ARP; for a
+    /// container also that the veth's peer is in its namespace.
+    pub async fn is_wired(&self, endpoint: &Endpoint) -> Result<bool, EndpointError> {
+        let endpoint = endpoint.clone();
+        self.call(move |host| {
+            let link = host
+                .rtnl
+                .link(&endpoint.interface)
+                .map_err(|e| e.while_doing(format!("look up interface {}", endpoint.interface)))?;
+            Ok(host.wired_at(&endpoint, link.as_ref()).is_some())
+        })
+        .await?
+    }
+
+    /// For each endpoint, the host interface if it is wired (as
+    /// [`Wiring::is_wired`]), from one dump of the links: what the
+    /// reconciler needs for its routes and repairs.
+    pub async fn wired(
+        &self,
+        endpoints: Vec<Endpoint>,
+    ) -> Result<Vec<Option<IfIndex>>, EndpointError> {
+        self.call(move |host| {
+            let links = host.links()?;
+            let by_name: HashMap<&str, &Link> =
+                links.iter().map(|l| (l.name.as_str(), l)).collect();
+            Ok(endpoints
+                .iter()
+                .map(|e| host.wired_at(e, by_name.get(e.interface.as_str()).copied()))
+                .collect())
+        })
+        .await?
+    }
+
+    /// The host's links that carry the daemon's veth name and are veths,
+    /// so the reconciler can delete those of endpoints that no longer exist.
+    pub async fn owned_links(&self) -> Result<Vec<OwnedLink>, EndpointError> {
+        self.call(|host| {
+            Ok(host
+                .links()?
+                .into_iter()
+                .filter(|l| is_veth_name(&l.name) && l.is_veth())
+                .filter_map(|l| {
+                    Some(OwnedLink {
+                        ifindex: IfIndex::new(l.index)?,
+                        name: l.name,
+                    })
+                })
+                .collect())
+        })
+        .await?
+    }
+
+    /// Deletes a link [`Wiring::owned_links`] returned, if it is still
+    /// there and still a veth of the daemon's name.
+    pub async fn remove_owned_link(&self, name: &str) -> Result<(), EndpointError> {
+        let name = name.to_owned();
+        self.call(move |host| host.delete_veth(&name)).await?
+    }
+
+    /// Whether the host forwards IPv4 (`net.ipv4.ip_forward`).
+    pub async fn ip_forward(&self) -> Result<bool, EndpointError> {
+        self.call(|_| sysctl::ip_forward()).await?
+    }
+
+    /// Turns IPv4 forwarding on; `true` if it was off. See [`super::sysctl`]
+    /// for why the daemon does this.
+    pub async fn enable_ip_forward(&self) -> Result<bool, EndpointError> {
+        self.call(|_| sysctl::enable_ip_forward()).await?
+    }
+
+    async fn call<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Host) -> T + Send + 'static,
+    ) -> Result<T, EndpointError> {
+        let (answer, answered) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move |host: &mut Host| {
+                let _ = answer.send(work(host));
+            }))
+            .map_err(|_| EndpointError::WiringStopped)?;
+        answered.await.map_err(|_| EndpointError::WiringStopped)
+    }
+}
+
+/// The wiring thread's state: its socket in the host's namespace.
+struct Host {
+    rtnl: Rtnl,
+}
+
+impl Host {
+    fn check_all(&mut self, targets: &[Target]) -> Vec<Result<(), EndpointError>> {
+        let taps: Vec<&str> = targets
+            .iter()
+            .filter_map(|t| match t {
+                Target::Tap(name) => Some(name.as_str()),
+                Target::Netns(_) => None,
+            })
+            .collect();
+        let mut tap_links = self.rtnl.links(&taps).into_iter();
+        targets
+            .iter()
+            .map(|target| match target {
+                Target::Netns(path) => Netns::open(path).map(drop),
+                Target::Tap(name) => match tap_links.next() {
+                    Some(Ok(Some(link))) => tap_usable(name, &link),
+                    Some(Ok(None)) => Err(EndpointError::MissingInterface {
+                        interface: name.clone(),
+                    }),
+                    Some(Err(e)) => Err(e.while_doing(format!("look up interface {name}"))),
+                    None => Err(no_answer(format!("look up interface {name}"))),
+                },
+            })
+            .collect()
+    }
+
+    fn wire_all(&mut self, endpoints: &[Endpoint]) -> Vec<Result<IfIndex, EndpointError>> {
+        let mut results: Vec<Option<Result<IfIndex, EndpointError>>> =
+            endpoints.iter().map(|_| None).collect();
+        self.wire_taps(endpoints, &mut results);
+        for (endpoint, result) in endpoints.iter().zip(&mut results) {
+            if let Attachment::Netns { path } = &endpoint.attachment {
+                *result = Some(self.wire_container(endpoint, path));
+            }
+        }
+        endpoints
+            .iter()
+            .zip(results)
+            .map(|(e, r)| r.unwrap_or_else(|| Err(no_answer(format!("wire {}", e.name)))))
+            .collect()
+    }
+
+    /// Every tap of `endpoints`: one datagram of lookups, one of changes.
+    fn wire_taps(
+        &mut self,
+        endpoints: &[Endpoint],
+        results: &mut [Option<Result<IfIndex, EndpointError>>],
+    ) {
+        let taps: Vec<usize> = (0..endpoints.len())
+            .filter(|&i| endpoints[i].attachment == Attachment::Tap)
+            .collect();
+        let names: Vec<&str> = taps
+            .iter()
+            .map(|&i| endpoints[i].interface.as_str())
+            .collect();
+        let links = self.rtnl.links(&names);
+        let mut found = Vec::with_capacity(taps.len());
+        for (&i, link) in taps.iter().zip(links) {
+            let name = &endpoints[i].interface;
+            let usable = match link {
+                Ok(Some(link)) => tap_usable(name, &link).map(|()| link.index),
+                Ok(None) => Err(EndpointError::MissingInterface {
+                    interface: name.clone(),
+                }),
+                Err(e) => Err(e.while_doing(format!("look up interface {name}"))),
+            };
+            match usable {
+                Ok(index) => found.push((i, index)),
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
+        let requests = found
+            .iter()
+            .map(|&(_, index)| (messages::up_with_proxy_arp(index), Expect::Ack(0)))
+            .collect();
+        let answers = self.rtnl.batch(requests);
+        for (&(i, index), answer) in found.iter().zip(answers) {
+            let name = &endpoints[i].interface;
+            results[i] = Some(
+                answer
+                    .map_err(|e| e.while_doing(format!("set {name} up with proxy ARP")))
+                    .and_then(|_| ifindex(index, name)),
+            );
+        }
+    }
+
+    fn wire_container(
+        &mut self,
+        endpoint: &Endpoint,
+        path: &Path,
+    ) -> Result<IfIndex, EndpointError> {
+        let netns = Netns::open(path)?;
+        let name = &endpoint.interface;
+        let existing = self
+            .rtnl
+            .link(name)
+            .map_err(|e| e.while_doing(format!("look up interface {name}")))?;
+        let (index, created) = match existing {
+            Some(link) if !link.is_veth() => {
+                return Err(EndpointError::InterfaceConflict {
+                    interface: name.clone(),
+                    kind: link.kind.unwrap_or_else(|| "device".into()),
+                });
+            }
+            Some(link) if self.peer_in(&link, &netns)? => (link.index, false),
+            // A veth of ours whose peer is elsewhere: left from an endpoint
+            // that had this address before.
+            Some(link) => {
+                self.delete(link.index, name)?;
+                (self.create_veth(name, &netns)?, true)
+            }
+            None => (self.create_veth(name, &netns)?, true),
+        };
+        let configured = self
+            .rtnl
+            .change(messages::up_with_proxy_arp(index), 0)
+            .map_err(|e| e.while_doing(format!("set {name} up with proxy ARP")))
+            .and_then(|()| netns.configure(endpoint.address, endpoint.gateway));
+        if let Err(e) = configured {
+            if created {
+                // Best effort: what is left is an owned link the
+                // reconciler removes.
+                let _ = self.delete(index, name);
+            }
+            return Err(e);
+        }
+        ifindex(index, name)
+    }
+
+    /// Makes the pair and returns the host end's index.
+    fn create_veth(&mut self, name: &str, netns: &Netns) -> Result<u32, EndpointError> {
+        let request = messages::create_veth(name, CONTAINER_INTERFACE, netns.fd());
+        match self.rtnl.change(request, NLM_F_CREATE | NLM_F_EXCL) {
+            Ok(()) => {}
+            // `name` was free a moment ago, so the name taken is eth0.
+            Err(e) if e.errno() == Some(Errno::EEXIST) => {
+                return Err(EndpointError::ContainerInterfaceExists {
+                    path: netns.path().into(),
+                });
+            }
+            Err(e) => {
+                return Err(e.while_doing(format!(
+                    "create veth {name} with peer {CONTAINER_INTERFACE} in {}",
+                    netns.path().display()
+                )));
+            }
+        }
+        match self.rtnl.link(name) {
+            Ok(Some(link)) => Ok(link.index),
+            Ok(None) => {
+                Err(RtnlError::Kernel(Errno::ENODEV)
+                    .while_doing(format!("find the new veth {name}")))
+            }
+            Err(e) => Err(e.while_doing(format!("find the new veth {name}"))),
+        }
+    }
+
+    /// Whether the veth's peer lives in `netns`.
+    fn peer_in(&mut self, link: &Link, netns: &Netns) -> Result<bool, EndpointError> {
+        let Some(peer) = link.peer_netnsid else {
+            return Ok(false);
+        };
+        let answer = self
+            .rtnl
+            .get(messages::get_netnsid(netns.fd()))
+            .map_err(|e| {
+                e.while_doing(format!(
+                    "identify network namespace {}",
+                    netns.path().display()
+                ))
+            })?;
+        Ok(messages::netnsid(&answer) == Some(peer))
+    }
+
+    fn unwire(&mut self, endpoint: &Endpoint) -> Result<(), EndpointError> {
+        let name = &endpoint.interface;
+        match &endpoint.attachment {
+            Attachment::Netns { .. } => self.delete_veth(name),
+            Attachment::Tap => {
+                let link = self
+                    .rtnl
+                    .link(name)
+                    .map_err(|e| e.while_doing(format!("look up interface {name}")))?;
+                let Some(link) = link else {
+                    return Ok(());
+                };
+                match self.rtnl.change(messages::proxy_arp_off(link.index), 0) {
+                    Err(e) if e.errno() != Some(Errno::ENODEV) => {
+                        Err(e.while_doing(format!("turn proxy ARP off on {name}")))
+                    }
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// Deletes the veth `name` (and so its peer) if it is one of ours.
+    fn delete_veth(&mut self, name: &str) -> Result<(), EndpointError> {
+        if !is_veth_name(name) {
+            return Ok(());
+        }
+        let link = self
+            .rtnl
+            .link(name)
+            .map_err(|e| e.while_doing(format!("look up interface {name}")))?;
+        match link {
+            Some(link) if link.is_veth() => self.delete(link.index, name),
+            _ => Ok(()),
+        }
+    }
+
+    fn delete(&mut self, index: u32, name: &str) -> Result<(), EndpointError> {
+        match self.rtnl.change(messages::delete_link(index), 0) {
+            Err(e) if e.errno() != Some(Errno::ENODEV) => {
+                Err(e.while_doing(format!("delete interface {name}")))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn links(&mut self) -> Result<Vec<Link>, EndpointError> {
+        let objects = self
+            .rtnl
+            .dump(messages::dump_links())
+            .map_err(|e| e.while_doing("list the host's interfaces"))?;
+        Ok(objects
+            .iter()
+            .filter_map(|o| match o {
+                RouteNetlinkMessage::NewLink(m) => Some(Link::from_message(m)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// The endpoint's interface if `link` is its host end, wired.
+    fn wired_at(&mut self, endpoint: &Endpoint, link: Option<&Link>) -> Option<IfIndex> {
+        let link = link.filter(|l| l.up && l.proxy_arp == Some(true))?;
+        if let Attachment::Netns { path } = &endpoint.attachment {
+            let netns = Netns::open(path).ok()?;
+            if !link.is_veth() || !self.peer_in(link, &netns).ok()? {
+                return None;
+            }
+        }
+        IfIndex::new(link.index)
+    }
+}
+
+/// A tap that is a bridge port is switched, not routed: the endpoint would
+/// never reach the gateway through it.
+fn tap_usable(name: &str, link: &Link) -> Result<(), EndpointError> {
+    match link.controller {
+        Some(controller) => Err(EndpointError::TapInBridge {
+            interface: name.into(),
+            controller,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn ifindex(index: u32, name: &str) -> Result<IfIndex, EndpointError> {
+    IfIndex::new(index).ok_or_else(|| no_answer(format!("find the index of {name}")))
+}
+
+fn no_answer(action: String) -> EndpointError {
+    EndpointError::Netlink {
+        action,
+        failure: Failure::NoAnswer,
+    }
+}
+
+fn first<T>(results: Vec<Result<T, EndpointError>>) -> Result<T, EndpointError> {
+    results
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Err(no_answer("wire".into())))
+}
