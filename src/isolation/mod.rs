@@ -39,6 +39,18 @@
 //! opened from outside the plan; endpoints still open connections out.
 //!
 //! The number of rules is fixed; endpoints only add set elements.
+//!
+//! How the daemon uses it: [`Ruleset::new`] from the config and this host's
+//! endpoints, then [`apply`] at start (unconditionally: the table left by a
+//! previous run may come from another config) and after every change of the
+//! endpoints, with all of them; [`check`] every few seconds, and [`apply`]
+//! again unless the answer is [`TableState::Current`]. Interface names need
+//! not exist yet, so a new endpoint's table can go in before its link comes
+//! up, and no packet of it passes unfiltered. Connections already open when
+//! a table is replaced keep flowing (conntrack), even if the new table would
+//! not let them open. [`remove`] deletes the table; a restart need not call
+//! it, since the table left in place keeps the endpoints isolated while the
+//! daemon is away.
 
 mod drift;
 mod error;

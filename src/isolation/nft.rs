@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::drift::{Shape, difference};
 use super::error::NftError;
-use super::ruleset::{Ruleset, TABLE_FAMILY, TABLE_NAME, drop_table_script};
+use super::ruleset::{DROP_TABLE, Ruleset, TABLE_FAMILY, TABLE_NAME};
 
 const NFT: &str = "nft";
 
@@ -38,7 +38,7 @@ pub fn apply(ruleset: &Ruleset) -> Result<(), NftError> {
 /// Deletes the table; nothing to do if it is not there.
 pub fn remove() -> Result<(), NftError> {
     let doing = "delete table inet romana";
-    nft(&["-f", "-"], Some(drop_table_script()), doing).map(drop)
+    nft(&["-f", "-"], Some(DROP_TABLE), doing).map(drop)
 }
 
 /// Whether an `inet romana` table exists, whatever it holds.

@@ -28,14 +28,10 @@ const BETWEEN: &str = "between_endpoints";
 const COMMENT: &str =
     "owned by romana-bgp and replaced whole from its state: edits here are undone";
 
-/// Makes an existing table empty-and-gone and is a no-op on a missing one,
-/// so the same script works whether or not the table is there.
-const DROP_TABLE: &str = "table inet romana {}\ndelete table inet romana\n";
-
-/// The script of [`super::remove`].
-pub(super) fn drop_table_script() -> &'static str {
-    DROP_TABLE
-}
+/// Deletes the table whether or not it is there: declaring it first makes
+/// a missing one, so the delete never fails. The start of every script, and
+/// the whole of [`super::remove`]'s.
+pub(super) const DROP_TABLE: &str = "table inet romana {}\ndelete table inet romana\n";
 
 /// Where a base chain hooks into netfilter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
