@@ -187,7 +187,7 @@ impl Capability {
             }
             CapabilityCode::EXTENDED_NEXT_HOP => {
                 // RFC 8950 §3: a list of 6-octet tuples.
-                if value.len() % 6 != 0 {
+                if !value.len().is_multiple_of(6) {
                     return Err(malformed(
                         "Extended Next Hop capability length is not a multiple of 6",
                     ));

@@ -30,7 +30,7 @@ impl fmt::Display for Community {
 }
 
 pub(crate) fn decode(value: &[u8]) -> Result<Vec<Community>, Malformed> {
-    if value.is_empty() || value.len() % 4 != 0 {
+    if value.is_empty() || !value.len().is_multiple_of(4) {
         // RFC 7606 §7.8: a length that is not a nonzero multiple of 4 is
         // treat-as-withdraw.
         return Err(Malformed::withdraw(

@@ -34,7 +34,7 @@ fn word(octets: &[u8], at: usize) -> Option<u32> {
 /// Duplicates are kept as they came: RFC 8092 §6 says a receiver must not
 /// treat them as an error.
 pub(crate) fn decode(value: &[u8]) -> Result<Vec<LargeCommunity>, Malformed> {
-    if value.is_empty() || value.len() % 12 != 0 {
+    if value.is_empty() || !value.len().is_multiple_of(12) {
         // RFC 8092 §6: a length that is not a nonzero multiple of 12 is
         // treat-as-withdraw.
         return Err(Malformed::withdraw(

@@ -32,7 +32,7 @@ pub(crate) fn decode_originator_id(value: &[u8]) -> Result<RouterId, Malformed> 
 }
 
 pub(crate) fn decode_cluster_list(value: &[u8]) -> Result<Vec<ClusterId>, Malformed> {
-    if value.is_empty() || value.len() % 4 != 0 {
+    if value.is_empty() || !value.len().is_multiple_of(4) {
         // RFC 7606 §7.10: a length that is not a nonzero multiple of 4 is
         // treat-as-withdraw.
         return Err(Malformed::withdraw(
