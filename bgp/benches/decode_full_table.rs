@@ -37,7 +37,7 @@ fn attributes(n: u32) -> Attrs {
     let upstream = Asn(64600 + n % 8);
     // Two UPDATEs in three come from a 4-octet origin AS behind the
     // upstream; the third is the upstream's own.
-    let path = if n % 3 == 0 {
+    let path = if n.is_multiple_of(3) {
         AsPath::sequence([SPINE_AS, upstream])
     } else {
         AsPath::sequence([SPINE_AS, upstream, Asn(4_200_000_000 + n)])
