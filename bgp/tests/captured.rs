@@ -41,7 +41,7 @@ fn captures_dir() -> PathBuf {
 }
 
 fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(format!("odd number of hex digits: {}", text.len()));
     }
     (0..text.len())

@@ -267,7 +267,7 @@ fn decode_graceful_restart(value: &[u8]) -> Result<GracefulRestart, DecodeError>
     let Some((head, families)) = value.split_first_chunk::<2>() else {
         return Err(malformed(REASON));
     };
-    if families.len() % 4 != 0 {
+    if !families.len().is_multiple_of(4) {
         return Err(malformed(REASON));
     }
     let head = u16::from_be_bytes(*head);
