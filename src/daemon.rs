@@ -23,10 +23,14 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use tracing::{Instrument, error, info, info_span, warn};
 
-use crate::api::protocol::{NeighborDetails, Routes, SessionEvent, Summary};
+use crate::api::protocol::{
+    EndpointAdd, EndpointList, EndpointView, NeighborDetails, Routes, SessionEvent, Summary,
+};
 use crate::api::server::{self, ApiError, Backend};
 use crate::config::{self, Config};
+use crate::endpoint::{AddRequest, Attachment, Endpoint, Store, Target, Wiring, netns_path};
 use crate::kernel::{self, Netlink, OwnedRoutes, Route, Sweep, WantedRoutes};
+use crate::reconcile::{EndpointCommand, EndpointTask};
 use crate::speaker::neighbor::{Neighbor, NeighborChannels, NeighborCommand, NeighborSpec};
 use crate::speaker::rib::NeighborIdx;
 use crate::speaker::rib_task::{NeighborSlot, RibCommand, RibTask};
@@ -37,6 +41,8 @@ use crate::speaker::transport::{Listener, Registration, SocketSecurity};
 const SHUTDOWN_COMMUNICATION: &str = "romana-bgp stopping";
 /// How long sessions get to send their Cease before the routes go.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// Endpoint requests waiting for the endpoint task; more wait in the socket.
+const ENDPOINT_QUEUE: usize = 1024;
 /// Events buffered for each `follow` client before it counts as lagging.
 const EVENT_BUFFER: usize = 1024;
 
@@ -56,6 +62,7 @@ pub enum DaemonError {
         path: PathBuf,
         source: std::io::Error,
     },
+    Endpoints(String),
     AlreadyRunning {
         path: PathBuf,
     },
@@ -76,6 +83,7 @@ impl fmt::Display for DaemonError {
             DaemonError::State { path, source } => {
                 write!(f, "state directory: {}: {source}", path.display())
             }
+            DaemonError::Endpoints(e) => write!(f, "endpoints: {e}"),
             DaemonError::AlreadyRunning { path } => write!(
                 f,
                 "another romana-bgp is running with this state directory (it holds {})",
@@ -108,12 +116,36 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         .await
         .map_err(|e| DaemonError::Kernel(e.to_string()))?;
 
+    let store = Store::open(
+        &config.state.dir,
+        &config.plan,
+        config.host.index,
+        &config.tenants,
+    )
+    .map_err(|e| DaemonError::Endpoints(e.to_string()))?;
+    let wiring = Wiring::start().map_err(|e| DaemonError::Endpoints(e.to_string()))?;
+
     // Packets for addresses of the block that no endpoint holds stop here
     // instead of following the default route back to the leaf.
     let mut wanted = WantedRoutes::new();
     wanted.insert(
         Route::unreachable(IpNet::V4(aggregate)).map_err(|e| DaemonError::Kernel(e.to_string()))?,
     );
+    // The endpoints of the previous run keep their routes: the start-up
+    // sweep must not cut them off; those not wired are wired by the
+    // endpoint task's first reconcile.
+    let endpoints: Vec<_> = store.list().cloned().collect();
+    let wired = wiring
+        .wired(endpoints.clone())
+        .await
+        .map_err(|e| DaemonError::Endpoints(e.to_string()))?;
+    for (endpoint, ifindex) in endpoints.iter().zip(wired) {
+        if let Some(ifindex) = ifindex
+            && let Ok(route) = Route::interface(IpNet::V4(endpoint.address.into()), ifindex)
+        {
+            wanted.insert(route);
+        }
+    }
     let (routes, report) = OwnedRoutes::start(netlink.clone(), &wanted, Sweep::RemoveStale)
         .await
         .map_err(|e| DaemonError::Kernel(e.to_string()))?;
@@ -198,6 +230,12 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
     }
 
     let rib = tokio::spawn(RibTask::new(routes, wanted, slots, events.clone()).run(rib_rx));
+    let (endpoint_tx, endpoint_rx) = mpsc::channel(ENDPOINT_QUEUE);
+    let endpoint_task = tokio::spawn(
+        EndpointTask::new(store, wiring, Arc::new(config.clone()), rib_tx.clone())
+            .run(endpoint_rx)
+            .instrument(info_span!("endpoints")),
+    );
 
     let backend = Arc::new(DaemonBackend {
         router_id: config.host.router_id.to_string(),
@@ -205,6 +243,7 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         neighbors: statuses,
         rib: rib_tx,
         events,
+        endpoints: endpoint_tx,
     });
     let (stop_api, api_stopped) = oneshot::channel::<()>();
     let socket = config.api.socket.clone();
@@ -246,22 +285,23 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
     }
     drop(commands);
 
-    let mut routes = match rib.await {
+    if let Err(e) = endpoint_task.await {
+        error!("endpoint task failed: {e}");
+    }
+    let (mut routes, local) = match rib.await {
         Ok(r) => r,
         Err(e) => {
             error!("RIB task failed: {e}");
             return result;
         }
     };
-    match routes
-        .reconcile(&WantedRoutes::new(), Sweep::RemoveStale)
-        .await
-    {
-        Ok(report) => info!(removed = report.deleted, "routes removed"),
-        Err(e) => warn!("removing routes: {e}"),
-    }
-    if let Err(e) = netlink.remove_owned_address(lo, gateway_net).await {
-        warn!("removing the gateway address: {e}");
+    // What BGP learned goes with the sessions. The host's own data plane
+    // (gateway address, aggregate, endpoints' routes, links and isolation
+    // table) stays, so endpoints keep talking until the next start takes
+    // it over.
+    match routes.reconcile(&local, Sweep::RemoveStale).await {
+        Ok(report) => info!(removed = report.deleted, "learned routes removed"),
+        Err(e) => warn!("removing learned routes: {e}"),
     }
     info!("stopped");
     result
@@ -325,6 +365,26 @@ struct DaemonBackend {
     neighbors: Vec<(watch::Receiver<NeighborStatus>, Arc<AtomicU64>)>,
     rib: mpsc::UnboundedSender<RibCommand>,
     events: broadcast::Sender<SessionEvent>,
+    endpoints: mpsc::Sender<EndpointCommand>,
+}
+
+/// Said to a client whose request meets a daemon on its way out.
+const STOPPING: &str = "romana-bgp is stopping";
+
+fn endpoint_view(e: &Endpoint, wired: bool) -> EndpointView {
+    EndpointView {
+        name: e.name.clone(),
+        tenant: e.tenant.clone(),
+        segment: e.segment.clone(),
+        address: e.address,
+        gateway: e.gateway,
+        interface: e.interface.clone(),
+        netns: match &e.attachment {
+            Attachment::Netns { path } => Some(path.display().to_string()),
+            Attachment::Tap => None,
+        },
+        wired,
+    }
 }
 
 impl DaemonBackend {
@@ -376,5 +436,49 @@ impl Backend for DaemonBackend {
 
     fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
         self.events.subscribe()
+    }
+
+    async fn endpoint_add(&self, add: EndpointAdd) -> Result<EndpointView, String> {
+        let target = match (add.netns, add.iface) {
+            (Some(netns), None) => Target::Netns(netns_path(&netns).map_err(|e| e.to_string())?),
+            (None, Some(iface)) => Target::Tap(iface),
+            _ => return Err("give exactly one of --netns and --iface".to_string()),
+        };
+        let request = AddRequest {
+            name: add.name,
+            tenant: add.tenant,
+            segment: add.segment,
+            target,
+        };
+        let (reply, answer) = oneshot::channel();
+        self.endpoints
+            .send(EndpointCommand::Add(request, reply))
+            .await
+            .map_err(|_| STOPPING.to_string())?;
+        let endpoint = answer.await.map_err(|_| STOPPING.to_string())??;
+        Ok(endpoint_view(&endpoint, true))
+    }
+
+    async fn endpoint_del(&self, name: String) -> Result<bool, String> {
+        let (reply, answer) = oneshot::channel();
+        self.endpoints
+            .send(EndpointCommand::Del(name, reply))
+            .await
+            .map_err(|_| STOPPING.to_string())?;
+        answer.await.map_err(|_| STOPPING.to_string())?
+    }
+
+    async fn endpoints(&self) -> EndpointList {
+        let (reply, answer) = oneshot::channel();
+        let endpoints = match self.endpoints.send(EndpointCommand::List(reply)).await {
+            Ok(()) => answer.await.unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        EndpointList {
+            endpoints: endpoints
+                .iter()
+                .map(|(e, wired)| endpoint_view(e, *wired))
+                .collect(),
+        }
     }
 }

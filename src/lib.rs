@@ -9,4 +9,5 @@ pub mod isolation;
 pub mod kernel;
 pub mod plan;
 pub mod policy;
+pub mod reconcile;
 pub mod speaker;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use romana_bgp::api::client::{self, Client, ClientError};
-use romana_bgp::api::protocol::DEFAULT_SOCKET;
+use romana_bgp::api::protocol::{DEFAULT_SOCKET, EndpointAdd};
 use romana_bgp::api::render::{self, Style};
 use romana_bgp::{config, daemon};
 
@@ -30,7 +30,11 @@ Examples:
   romana-bgp show
   romana-bgp show neighbors 192.168.10.1
   romana-bgp show routes -o json
-  romana-bgp show follow";
+  romana-bgp show follow
+  romana-bgp endpoint add --tenant blue --segment web --netns web-1
+  romana-bgp endpoint add --tenant blue --segment db --iface tap0 --name db-vm -o json
+  romana-bgp endpoint del web-1
+  romana-bgp endpoint list";
 
 /// How often `show follow` tries to reconnect after losing the daemon.
 const RECONNECT_EVERY: Duration = Duration::from_secs(1);
@@ -93,6 +97,55 @@ enum Command {
         after_help = format!("{EXIT_STATUS}\n\n{EXAMPLES}")
     )]
     Show(ShowArgs),
+    /// Add, delete or list the VMs and containers of this host
+    #[command(
+        subcommand,
+        long_about = "Endpoints are the VMs and containers of this host. Each gets an \
+            address out of the host's block, in its tenant's and segment's part of \
+            the plan, and the host routes it with a /32 to its interface; the \
+            fabric still learns only the host's one aggregate.",
+        after_help = format!("{EXIT_STATUS}\n\n{EXAMPLES}")
+    )]
+    Endpoint(EndpointCommand),
+}
+
+#[derive(Subcommand)]
+enum EndpointCommand {
+    /// Allocate the lowest free address in the tenant's segment and wire the
+    /// endpoint: a container gets a veth pair with `eth0` inside its network
+    /// namespace (address and default route via the gateway); a VM's existing
+    /// tap gets the host side only. Adding a name that exists returns that
+    /// endpoint unchanged.
+    Add(EndpointAddArgs),
+    /// Unwire an endpoint and release its address; deleting a name that does
+    /// not exist is not an error
+    Del {
+        /// The endpoint's name
+        name: String,
+    },
+    /// Every endpoint: tenant, segment, address, interface, wired or not
+    List,
+}
+
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("attachment").required(true).args(["netns", "iface"]))]
+struct EndpointAddArgs {
+    /// Tenant name, as in the config's [[tenant]]
+    #[arg(long)]
+    tenant: String,
+    /// Segment name within the tenant
+    #[arg(long)]
+    segment: String,
+    /// A container: its network namespace, by name (/run/netns/NAME) or path
+    #[arg(long, value_name = "NAME_OR_PATH")]
+    netns: Option<String>,
+    /// A VM: its existing tap interface on the host
+    #[arg(long, value_name = "IF")]
+    iface: Option<String>,
+    /// The endpoint's name, unique on the host [default: derived from the
+    /// address]
+    #[arg(long)]
+    name: Option<String>,
 }
 
 #[derive(Args)]
@@ -126,6 +179,9 @@ enum ShowWhat {
     /// Routes accepted by the import policy: prefix, next hop, neighbor, AS
     /// path, and whether the route is in the kernel
     Routes,
+    /// The endpoints of this host: tenant, segment, address, interface,
+    /// wired or not (same as `endpoint list`)
+    Endpoints,
     /// Print one timestamped line per session event (state change,
     /// NOTIFICATION sent or received, accepted-prefix count change) until
     /// interrupted; survives a daemon restart by reconnecting every second
@@ -163,6 +219,13 @@ fn main() -> ExitCode {
                 .socket
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET));
             show(what, &socket, cli.client.output.unwrap_or(Output::Text))
+        }
+        Command::Endpoint(command) => {
+            let socket = cli
+                .client
+                .socket
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET));
+            endpoint(command, &socket, cli.client.output.unwrap_or(Output::Text))
         }
     }
 }
@@ -208,6 +271,42 @@ fn init_logging() {
         .init();
 }
 
+fn endpoint(command: EndpointCommand, socket: &Path, output: Output) -> ExitCode {
+    let style = Style::detect(
+        io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
+    let answer = match command {
+        EndpointCommand::Add(args) => {
+            let add = EndpointAdd {
+                name: args.name,
+                tenant: args.tenant,
+                segment: args.segment,
+                netns: args.netns,
+                iface: args.iface,
+            };
+            ask(socket, |c| c.endpoint_add(add))
+                .map(|e| formatted(output, &e, |e| render::endpoint(e, style)))
+        }
+        EndpointCommand::Del { name } => ask(socket, |c| c.endpoint_del(&name)).map(|existed| {
+            let reply = serde_json::json!({ "name": name, "existed": existed });
+            formatted(output, &reply, |_| {
+                if existed {
+                    format!("endpoint {name} deleted\n")
+                } else {
+                    format!("no endpoint {name}; nothing to do\n")
+                }
+            })
+        }),
+        EndpointCommand::List => ask(socket, Client::endpoints)
+            .map(|e| formatted(output, &e, |e| render::endpoints(e, style))),
+    };
+    match answer {
+        Ok(text) => print(text),
+        Err(e) => fail(e.exit_code(), &e),
+    }
+}
+
 fn show(what: Option<ShowWhat>, socket: &Path, output: Output) -> ExitCode {
     let style = Style::detect(
         io::stdout().is_terminal(),
@@ -222,6 +321,8 @@ fn show(what: Option<ShowWhat>, socket: &Path, output: Output) -> ExitCode {
         Some(ShowWhat::Routes) => {
             ask(socket, Client::routes).map(|r| formatted(output, &r, |r| render::routes(r, style)))
         }
+        Some(ShowWhat::Endpoints) => ask(socket, Client::endpoints)
+            .map(|e| formatted(output, &e, |e| render::endpoints(e, style))),
     };
     match answer {
         Ok(text) => print(text),

@@ -15,8 +15,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use romana_bgp::api::protocol::{
-    EventKind, NeighborDetail, NeighborDetails, NeighborSummary, NotificationRecord, RouteEntry,
-    Routes, SessionEvent, Summary,
+    EndpointAdd, EndpointList, EndpointView, EventKind, NeighborDetail, NeighborDetails,
+    NeighborSummary, NotificationRecord, RouteEntry, Routes, SessionEvent, Summary,
 };
 use romana_bgp::api::server::{Backend, serve};
 use serde_json::Value;
@@ -103,6 +103,7 @@ impl Canned {
                 vec![]
             },
             established_transitions: u64::from(up),
+            last_transport_error: None,
             last_notification_sent: None,
             last_notification_received: (!up).then(|| NotificationRecord {
                 code: 2,
@@ -151,6 +152,38 @@ impl Backend for Canned {
 
     fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
         self.events.subscribe()
+    }
+
+    async fn endpoint_add(&self, add: EndpointAdd) -> Result<EndpointView, String> {
+        if add.tenant != "blue" {
+            return Err(format!("no tenant {:?}; the config has: blue", add.tenant));
+        }
+        Ok(Canned::endpoint())
+    }
+
+    async fn endpoint_del(&self, name: String) -> Result<bool, String> {
+        Ok(name == "web-1")
+    }
+
+    async fn endpoints(&self) -> EndpointList {
+        EndpointList {
+            endpoints: vec![Canned::endpoint()],
+        }
+    }
+}
+
+impl Canned {
+    fn endpoint() -> EndpointView {
+        EndpointView {
+            name: "web-1".into(),
+            tenant: "blue".into(),
+            segment: "web".into(),
+            address: "10.1.17.1".parse().unwrap(),
+            gateway: "10.1.0.1".parse().unwrap(),
+            interface: "rb0a011101".into(),
+            netns: Some("/run/netns/web-1".into()),
+            wired: true,
+        }
     }
 }
 
@@ -399,7 +432,7 @@ fn usage_errors_exit_2() {
         &["show", "-o", "yaml"],
         &["show", "-f", "routes"],
         &["run", "--config", "x.toml", "--socket", "/tmp/s"],
-        &["endpoint", "list"],
+        &["endpoint", "list", "extra"],
     ] {
         let out = romana(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
@@ -696,4 +729,93 @@ fn follow_alias_with_json_lines() {
         follower.next_line(),
         r#"{"at_ms":7,"neighbor":"192.168.10.1","event":"prefixes_accepted","count":2}"#
     );
+}
+
+#[test]
+fn endpoint_commands_speak_the_protocol() {
+    let scratch = Scratch::new("endpoints");
+    let socket = scratch.socket();
+    let _server = Server::start(&socket);
+    let s = socket.to_str().unwrap();
+
+    let add = romana(&[
+        "endpoint",
+        "add",
+        "--tenant",
+        "blue",
+        "--segment",
+        "web",
+        "--netns",
+        "web-1",
+        "-o",
+        "json",
+        "--socket",
+        s,
+    ]);
+    assert!(add.status.success(), "{}", stderr(&add));
+    let json: Value = serde_json::from_slice(&add.stdout).unwrap();
+    for (key, value) in [
+        ("name", "web-1"),
+        ("tenant", "blue"),
+        ("segment", "web"),
+        ("address", "10.1.17.1"),
+        ("gateway", "10.1.0.1"),
+        ("interface", "rb0a011101"),
+    ] {
+        assert_eq!(json[key], value, "{json}");
+    }
+
+    let refused = romana(&[
+        "endpoint",
+        "add",
+        "--tenant",
+        "red",
+        "--segment",
+        "web",
+        "--iface",
+        "tap0",
+        "--socket",
+        s,
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("no tenant \"red\""),
+        "{}",
+        stderr(&refused)
+    );
+
+    let list = romana(&["--socket", s, "endpoint", "list", "-o", "json"]);
+    let json: Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(json["endpoints"][0]["name"], "web-1");
+    let text = romana(&["show", "endpoints", "--socket", s]);
+    assert!(stdout(&text).starts_with("Name "), "{}", stdout(&text));
+    assert!(stdout(&text).contains("rb0a011101"), "{}", stdout(&text));
+
+    let del = romana(&["endpoint", "del", "web-1", "--socket", s]);
+    assert_eq!(stdout(&del), "endpoint web-1 deleted\n");
+    let again = romana(&["endpoint", "del", "gone", "--socket", s, "-o", "json"]);
+    assert!(again.status.success());
+    let json: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(json["existed"], false);
+}
+
+#[test]
+fn endpoint_add_needs_exactly_one_of_netns_and_iface() {
+    for args in [
+        &["endpoint", "add", "--tenant", "blue", "--segment", "web"][..],
+        &[
+            "endpoint",
+            "add",
+            "--tenant",
+            "blue",
+            "--segment",
+            "web",
+            "--netns",
+            "a",
+            "--iface",
+            "b",
+        ],
+    ] {
+        assert_eq!(romana(args).status.code(), Some(2), "{args:?}");
+    }
 }

@@ -12,7 +12,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::protocol::{NeighborDetails, Reply, Request, Routes, SessionEvent, Summary};
+use super::protocol::{
+    EndpointAdd, EndpointList, EndpointView, NeighborDetails, Reply, Request, Routes, SessionEvent,
+    Summary,
+};
 use super::time::now_ms;
 
 /// How long a one-shot request waits for its answer.
@@ -215,6 +218,32 @@ impl Client {
         }
     }
 
+    /// `endpoint add`.
+    pub fn endpoint_add(&mut self, add: EndpointAdd) -> Result<EndpointView, ClientError> {
+        match self.ask(&Request::EndpointAdd(add))? {
+            Reply::Endpoint(endpoint) => Ok(endpoint),
+            other => Err(unexpected("endpoint add", &other)),
+        }
+    }
+
+    /// `endpoint del`: whether the endpoint existed.
+    pub fn endpoint_del(&mut self, name: &str) -> Result<bool, ClientError> {
+        match self.ask(&Request::EndpointDel {
+            name: name.to_string(),
+        })? {
+            Reply::EndpointDeleted { existed, .. } => Ok(existed),
+            other => Err(unexpected("endpoint del", &other)),
+        }
+    }
+
+    /// `endpoint list`, `show endpoints`.
+    pub fn endpoints(&mut self) -> Result<EndpointList, ClientError> {
+        match self.ask(&Request::Endpoints)? {
+            Reply::Endpoints(list) => Ok(list),
+            other => Err(unexpected("endpoints", &other)),
+        }
+    }
+
     /// Sends `follow` and waits until the daemon confirms the subscription;
     /// from then on the connection carries only events, with no timeout.
     fn subscribe(mut self) -> Result<Subscription, ClientError> {
@@ -272,6 +301,9 @@ fn unexpected(asked: &'static str, got: &Reply) -> ClientError {
         Reply::Event(_) => "event",
         Reply::Lagged { .. } => "lagged",
         Reply::Error { .. } => "error",
+        Reply::Endpoint(_) => "endpoint",
+        Reply::Endpoints(_) => "endpoints",
+        Reply::EndpointDeleted { .. } => "endpoint deleted",
     };
     ClientError::Unexpected { asked, got }
 }

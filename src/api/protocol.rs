@@ -50,6 +50,24 @@ pub enum Request {
     Routes,
     /// Session events, streamed until the client hangs up.
     Follow,
+    /// Allocate an address and wire an endpoint (`endpoint add`).
+    EndpointAdd(EndpointAdd),
+    /// Unwire an endpoint and release its address (`endpoint del`).
+    EndpointDel { name: String },
+    /// Every endpoint of the host (`endpoint list`, `show endpoints`).
+    Endpoints,
+}
+
+/// `endpoint add`: exactly one of `netns` (a container) and `iface` (a VM's
+/// existing tap).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointAdd {
+    pub name: Option<String>,
+    pub tenant: String,
+    pub segment: String,
+    /// A namespace name (under /run/netns) or a path to a namespace file.
+    pub netns: Option<String>,
+    pub iface: Option<String>,
 }
 
 /// What the daemon answers.
@@ -69,6 +87,36 @@ pub enum Reply {
     Error {
         message: String,
     },
+    Endpoint(EndpointView),
+    Endpoints(EndpointList),
+    /// The endpoint is gone; `existed` is false when there was none of that
+    /// name (deleting twice is not an error: CNI DEL retries).
+    EndpointDeleted {
+        name: String,
+        existed: bool,
+    },
+}
+
+/// One endpoint. SPEC §3 names `name`, `tenant`, `segment`, `address`,
+/// `gateway` and `interface` (the host-side interface).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointView {
+    pub name: String,
+    pub tenant: String,
+    pub segment: String,
+    pub address: std::net::Ipv4Addr,
+    pub gateway: std::net::Ipv4Addr,
+    pub interface: String,
+    /// The container's namespace; null for a VM's tap.
+    pub netns: Option<String>,
+    /// The host side is up and its route is in the kernel.
+    pub wired: bool,
+}
+
+/// `endpoint list -o json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointList {
+    pub endpoints: Vec<EndpointView>,
 }
 
 /// `show -o json`.
@@ -121,6 +169,10 @@ pub struct NeighborDetail {
     /// "ipv4-unicast").
     pub capabilities: Vec<String>,
     pub established_transitions: u64,
+    /// The last connection failure without a NOTIFICATION (refused, reset,
+    /// closed), e.g. "connect: Connection refused".
+    #[serde(default)]
+    pub last_transport_error: Option<String>,
     pub last_notification_sent: Option<NotificationRecord>,
     pub last_notification_received: Option<NotificationRecord>,
 }

@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::client::FollowNotice;
 use super::protocol::{
-    EventKind, NeighborDetail, NeighborDetails, NeighborSummary, NotificationRecord, Routes,
-    Summary,
+    EndpointList, EndpointView, EventKind, NeighborDetail, NeighborDetails, NeighborSummary,
+    NotificationRecord, Routes, Summary,
 };
 use super::time::{rfc3339_ms, rfc3339_secs};
 
@@ -235,6 +235,9 @@ fn neighbor_block(n: &NeighborDetail, style: Style) -> String {
         "  Prefixes: received {}, accepted {}, advertised {}",
         s.prefixes_received, s.prefixes_accepted, s.prefixes_advertised
     );
+    if let Some(error) = &n.last_transport_error {
+        let _ = writeln!(out, "  Last transport error: {}", printable(error));
+    }
     for (direction, record) in [
         ("sent", &n.last_notification_sent),
         ("received", &n.last_notification_received),
@@ -312,6 +315,63 @@ pub fn routes(routes: &Routes, style: Style) -> String {
     let mut out = String::new();
     table(&columns, &rows, style, &mut out);
     out
+}
+
+/// `endpoint list`, `show endpoints`: one line per endpoint.
+pub fn endpoints(list: &EndpointList, style: Style) -> String {
+    if list.endpoints.is_empty() {
+        return "No endpoints\n".to_owned();
+    }
+    let columns = [
+        ("Name", Align::Left),
+        ("Tenant", Align::Left),
+        ("Segment", Align::Left),
+        ("Address", Align::Left),
+        ("Gateway", Align::Left),
+        ("Interface", Align::Left),
+        ("Netns", Align::Left),
+        ("Wired", Align::Left),
+    ];
+    let rows: Vec<Vec<Cell>> = list
+        .endpoints
+        .iter()
+        .map(|e| {
+            vec![
+                Cell::plain(printable(&e.name).into_owned()),
+                Cell::plain(printable(&e.tenant).into_owned()),
+                Cell::plain(printable(&e.segment).into_owned()),
+                Cell::plain(e.address.to_string()),
+                Cell::plain(e.gateway.to_string()),
+                Cell::plain(printable(&e.interface).into_owned()),
+                Cell::plain(
+                    e.netns
+                        .as_deref()
+                        .map_or("-".to_owned(), |n| printable(n).into_owned()),
+                ),
+                if e.wired {
+                    Cell::plain("yes".to_owned())
+                } else {
+                    Cell {
+                        text: "no".to_owned(),
+                        colour: Some(Colour::Red),
+                    }
+                },
+            ]
+        })
+        .collect();
+    let mut out = String::new();
+    table(&columns, &rows, style, &mut out);
+    out
+}
+
+/// `endpoint add`: what was allocated and wired.
+pub fn endpoint(e: &EndpointView, style: Style) -> String {
+    endpoints(
+        &EndpointList {
+            endpoints: vec![e.clone()],
+        },
+        style,
+    )
 }
 
 /// One line of `show follow`, newline included.
@@ -551,6 +611,7 @@ mod tests {
                     keepalive_time: Some(30),
                     capabilities: vec!["4-octet-as".into(), "route-refresh".into()],
                     established_transitions: 1,
+                    last_transport_error: None,
                     last_notification_sent: Some(shutdown_notice()),
                     last_notification_received: None,
                 },
@@ -564,6 +625,7 @@ mod tests {
                     keepalive_time: None,
                     capabilities: vec![],
                     established_transitions: 0,
+                    last_transport_error: None,
                     last_notification_sent: None,
                     last_notification_received: None,
                 },
@@ -612,6 +674,7 @@ mod tests {
                 keepalive_time: None,
                 capabilities: vec![],
                 established_transitions: 2,
+                last_transport_error: None,
                 last_notification_sent: None,
                 last_notification_received: None,
             }],

@@ -19,7 +19,8 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::task::JoinSet;
 
 use super::protocol::{
-    MAX_REQUEST_LINE, NeighborDetails, Reply, Request, Routes, SessionEvent, Summary,
+    EndpointAdd, EndpointList, EndpointView, MAX_REQUEST_LINE, NeighborDetails, Reply, Request,
+    Routes, SessionEvent, Summary,
 };
 
 /// Clients served at once; one more is told to come back later, so a
@@ -36,6 +37,14 @@ pub trait Backend: Send + Sync + 'static {
     fn routes(&self) -> impl Future<Output = Routes> + Send;
     /// A new receiver of session events, for one `follow` client.
     fn subscribe(&self) -> broadcast::Receiver<SessionEvent>;
+    /// Allocate, persist and wire an endpoint; `Err` is shown as is.
+    fn endpoint_add(
+        &self,
+        add: EndpointAdd,
+    ) -> impl Future<Output = Result<EndpointView, String>> + Send;
+    /// Unwire and release; `Ok(false)` when there was no such endpoint.
+    fn endpoint_del(&self, name: String) -> impl Future<Output = Result<bool, String>> + Send;
+    fn endpoints(&self) -> impl Future<Output = EndpointList> + Send;
 }
 
 /// Why the control socket could not be opened.
@@ -263,6 +272,16 @@ async fn answer_requests<B: Backend>(
                 },
                 Ok(Request::Routes) => Reply::Routes(backend.routes().await),
                 Ok(Request::Follow) => return follow(reader, writer, backend.subscribe()).await,
+                Ok(Request::EndpointAdd(add)) => match backend.endpoint_add(add).await {
+                    Ok(endpoint) => Reply::Endpoint(endpoint),
+                    Err(message) => Reply::Error { message },
+                },
+                Ok(Request::EndpointDel { name }) => match backend.endpoint_del(name.clone()).await
+                {
+                    Ok(existed) => Reply::EndpointDeleted { name, existed },
+                    Err(message) => Reply::Error { message },
+                },
+                Ok(Request::Endpoints) => Reply::Endpoints(backend.endpoints().await),
             },
         };
         send(writer, &reply).await?;
@@ -394,6 +413,15 @@ mod tests {
         }
         fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
             self.events.subscribe()
+        }
+        async fn endpoint_add(&self, add: EndpointAdd) -> Result<EndpointView, String> {
+            Err(format!("no tenant {}", add.tenant))
+        }
+        async fn endpoint_del(&self, _name: String) -> Result<bool, String> {
+            Ok(false)
+        }
+        async fn endpoints(&self) -> EndpointList {
+            EndpointList { endpoints: vec![] }
         }
     }
 

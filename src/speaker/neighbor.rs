@@ -192,7 +192,14 @@ impl Neighbor {
                 self.advertise(which, Some(family));
             }
             Action::RouteRefreshBegin(_) | Action::RouteRefreshEnd(_) => {}
-            Action::Error { notification, sent } => self.on_error(&notification, sent),
+            // A NOTIFICATION on the losing connection of a collision says
+            // nothing about the session: only the neighbor's own counts.
+            Action::Error { notification, sent } if which == Which::First => {
+                self.on_error(&notification, sent)
+            }
+            Action::Error { notification, .. } => {
+                debug!("second connection: {notification}");
+            }
             Action::SessionDown { .. } => {
                 let _ = self.ch.rib.send(RibCommand::NeighborDown(self.spec.idx));
             }
@@ -387,6 +394,8 @@ impl Neighbor {
             }
             if to == State::Established {
                 s.established_transitions += 1;
+                // Like FRR's PfxRcd: what this session received.
+                s.prefixes_received = 0;
             }
             if from == State::Established {
                 s.prefixes_advertised = 0;
@@ -470,11 +479,15 @@ impl Neighbor {
         });
     }
 
+    /// A failure without a NOTIFICATION: an event and `show neighbors`, but
+    /// not `last_error`, which SPEC §3 keeps for NOTIFICATIONs.
     fn set_error(&mut self, text: String) {
         self.event(EventKind::TransportError {
             message: text.clone(),
         });
-        self.ch.status.send_modify(|s| s.last_error = Some(text));
+        self.ch
+            .status
+            .send_modify(|s| s.last_transport_error = Some(text));
     }
 
     fn event(&self, kind: EventKind) {

@@ -14,7 +14,7 @@ use super::neighbor::NeighborCommand;
 use super::rib::{KernelChange, NeighborIdx, Path, PathAttrs, Rib};
 use crate::api::protocol::{EventKind, RouteEntry, SessionEvent};
 use crate::kernel::{
-    DumpError, IfIndex, NextHop, OwnedRoutes, ReconcileReport, Route, RouteError, RouteTable,
+    ApplyFailed, DumpError, IfIndex, NextHop, OwnedRoutes, ReconcileReport, Route, RouteTable,
     Sweep, WantedRoutes,
 };
 
@@ -35,15 +35,15 @@ pub enum RibCommand {
     NeighborDown(NeighborIdx),
     /// `show routes`.
     Routes(oneshot::Sender<Vec<RouteEntry>>),
-    /// Install a route of the host's own (an endpoint's /32), kept through
-    /// every reconcile until removed.
+    /// Install routes of the host's own (endpoints' /32s), kept through
+    /// every reconcile until removed; one batch for all of them.
     SetLocal {
-        route: Route,
-        reply: oneshot::Sender<Result<(), RouteError>>,
+        routes: Vec<Route>,
+        reply: oneshot::Sender<Result<(), ApplyFailed>>,
     },
     RemoveLocal {
-        prefix: IpNet,
-        reply: oneshot::Sender<Result<(), RouteError>>,
+        prefixes: Vec<IpNet>,
+        reply: oneshot::Sender<Result<(), ApplyFailed>>,
     },
     /// Read the kernel's table and repair any drift from what is wanted:
     /// the host's routes and the learned ones.
@@ -84,9 +84,12 @@ impl<T: RouteTable> RibTask<T> {
         }
     }
 
-    /// Run until every sender is gone; then hand back the kernel routes so
-    /// the daemon can remove them.
-    pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<RibCommand>) -> OwnedRoutes<T> {
+    /// Run until every sender is gone; then hand back the kernel routes and
+    /// the host's own wanted ones, so the daemon can remove the rest.
+    pub async fn run(
+        mut self,
+        mut rx: mpsc::UnboundedReceiver<RibCommand>,
+    ) -> (OwnedRoutes<T>, WantedRoutes) {
         let mut pending: HashMap<IpNet, Vec<super::rib::NextHop>> = HashMap::new();
         while let Some(cmd) = rx.recv().await {
             let mut touched = Vec::new();
@@ -101,7 +104,7 @@ impl<T: RouteTable> RibTask<T> {
                 self.write_kernel(std::mem::take(&mut pending)).await;
             }
         }
-        self.routes
+        (self.routes, self.local)
     }
 
     async fn handle(
@@ -150,13 +153,17 @@ impl<T: RouteTable> RibTask<T> {
             RibCommand::Routes(reply) => {
                 let _ = reply.send(self.routes_view());
             }
-            RibCommand::SetLocal { route, reply } => {
-                self.local.insert(route.clone());
-                let _ = reply.send(self.routes.set(route).await);
+            RibCommand::SetLocal { routes, reply } => {
+                for route in &routes {
+                    self.local.insert(route.clone());
+                }
+                let _ = reply.send(self.routes.set_many(routes).await);
             }
-            RibCommand::RemoveLocal { prefix, reply } => {
-                self.local.remove(&prefix);
-                let _ = reply.send(self.routes.remove(prefix).await);
+            RibCommand::RemoveLocal { prefixes, reply } => {
+                for prefix in &prefixes {
+                    self.local.remove(prefix);
+                }
+                let _ = reply.send(self.routes.remove_many(prefixes).await);
             }
             RibCommand::Reconcile(reply) => {
                 let wanted = self.wanted();

@@ -31,6 +31,8 @@ pub struct NeighborStatus {
     pub messages_received: u64,
     pub messages_sent: u64,
     pub last_error: Option<String>,
+    /// The last connection failure that came without a NOTIFICATION.
+    pub last_transport_error: Option<String>,
     pub last_notification_sent: Option<NotificationRecord>,
     pub last_notification_received: Option<NotificationRecord>,
 }
@@ -64,6 +66,7 @@ impl NeighborStatus {
             messages_received: 0,
             messages_sent: 0,
             last_error: None,
+            last_transport_error: None,
             last_notification_sent: None,
             last_notification_received: None,
         }
@@ -96,6 +99,7 @@ impl NeighborStatus {
             keepalive_time: self.keepalive_time,
             capabilities: self.capabilities.clone(),
             established_transitions: self.established_transitions,
+            last_transport_error: self.last_transport_error.clone(),
             last_notification_sent: self.last_notification_sent.clone(),
             last_notification_received: self.last_notification_received.clone(),
         }

@@ -1,0 +1,450 @@
+//! The endpoint side of the daemon: one task that owns the IPAM store, the
+//! wiring thread and the isolation table, serialises every add and delete,
+//! and reconciles the kernel with the persisted state.
+//!
+//! An add goes: target checked, address persisted, isolation table
+//! replaced with the new endpoint in it, link wired (and only then up),
+//! /32 route installed. Adds that arrive together are done as one batch:
+//! one write to disk, one table, one route batch. The state leads and the
+//! kernel follows: at start, every few seconds and after every change, what
+//! is missing is wired again, links of endpoints that are gone are removed,
+//! and a table that was flushed or edited is replaced.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ipnet::{IpNet, Ipv4Net};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, warn};
+
+use crate::config::Config;
+use crate::endpoint::{AddRequest, Endpoint, EndpointError, Store, Target, Wiring};
+use crate::isolation::{
+    self, InterfaceName, IsolationEndpoint, IsolationInput, NftError, Ruleset, TableState,
+};
+use crate::kernel::{IfIndex, Route};
+use crate::speaker::rib_task::RibCommand;
+
+/// How often the kernel is compared with the state when nothing changes.
+pub const RECONCILE_EVERY: Duration = Duration::from_secs(2);
+
+/// What the control API asks of the endpoint task.
+pub enum EndpointCommand {
+    Add(AddRequest, oneshot::Sender<Result<Endpoint, String>>),
+    Del(String, oneshot::Sender<Result<bool, String>>),
+    List(oneshot::Sender<Vec<(Endpoint, bool)>>),
+}
+
+pub struct EndpointTask {
+    store: Store,
+    wiring: Wiring,
+    config: Arc<Config>,
+    rib: mpsc::UnboundedSender<RibCommand>,
+    /// The table as last applied, for the drift check.
+    applied: Option<Ruleset>,
+}
+
+impl EndpointTask {
+    pub fn new(
+        store: Store,
+        wiring: Wiring,
+        config: Arc<Config>,
+        rib: mpsc::UnboundedSender<RibCommand>,
+    ) -> EndpointTask {
+        EndpointTask {
+            store,
+            wiring,
+            config,
+            rib,
+            applied: None,
+        }
+    }
+
+    pub async fn run(mut self, mut rx: mpsc::Receiver<EndpointCommand>) {
+        match self.wiring.enable_ip_forward().await {
+            Ok(true) => info!("IPv4 forwarding turned on: the host routes for its endpoints"),
+            Ok(false) => {}
+            Err(e) => warn!("cannot turn on IPv4 forwarding: {e}"),
+        }
+        self.reconcile().await;
+        let mut tick = tokio::time::interval(RECONCILE_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                cmd = rx.recv() => {
+                    let Some(cmd) = cmd else { break };
+                    let mut adds = Vec::new();
+                    let mut next = Some(cmd);
+                    // Adds queued together become one batch; anything else
+                    // is done in its turn, after the adds before it.
+                    while let Some(cmd) = next.take().or_else(|| rx.try_recv().ok()) {
+                        match cmd {
+                            EndpointCommand::Add(request, reply) => adds.push((request, reply)),
+                            other => {
+                                self.add_batch(std::mem::take(&mut adds)).await;
+                                self.other(other).await;
+                            }
+                        }
+                    }
+                    self.add_batch(adds).await;
+                }
+                _ = tick.tick() => self.reconcile().await,
+            }
+        }
+    }
+
+    async fn other(&mut self, cmd: EndpointCommand) {
+        match cmd {
+            EndpointCommand::Add(request, reply) => self.add_batch(vec![(request, reply)]).await,
+            EndpointCommand::Del(name, reply) => {
+                let _ = reply.send(self.delete(&name).await.map_err(|e| e.to_string()));
+            }
+            EndpointCommand::List(reply) => {
+                let _ = reply.send(self.list().await);
+            }
+        }
+    }
+
+    async fn add_batch(
+        &mut self,
+        adds: Vec<(AddRequest, oneshot::Sender<Result<Endpoint, String>>)>,
+    ) {
+        if adds.is_empty() {
+            return;
+        }
+        let (requests, replies): (Vec<AddRequest>, Vec<_>) = adds.into_iter().unzip();
+        let results = self.add_all(&requests).await;
+        for (reply, result) in replies.into_iter().zip(results) {
+            let _ = reply.send(result);
+        }
+    }
+
+    /// One result per request, in order.
+    async fn add_all(&mut self, requests: &[AddRequest]) -> Vec<Result<Endpoint, String>> {
+        let mut results: Vec<Result<Endpoint, String>> =
+            requests.iter().map(|_| Err(String::new())).collect();
+        let targets = requests.iter().map(|r| r.target.clone()).collect();
+        let checks = match self.wiring.check_all(targets).await {
+            Ok(c) => c,
+            Err(e) => return requests.iter().map(|_| Err(e.to_string())).collect(),
+        };
+        let mut checked = Vec::new();
+        let mut positions = Vec::new();
+        for (i, (request, check)) in requests.iter().zip(checks).enumerate() {
+            let named = match &request.target {
+                Target::Tap(name) => InterfaceName::new(name)
+                    .map(|_| ())
+                    .map_err(|e| format!("--iface {name}: {e}")),
+                Target::Netns(_) => Ok(()),
+            };
+            match check.map_err(|e| e.to_string()).and(named) {
+                Ok(()) => {
+                    checked.push(request.clone());
+                    positions.push(i);
+                }
+                Err(e) => results[i] = Err(e),
+            }
+        }
+        let allocated = match self.store.allocate_all(&checked) {
+            Ok(a) => a,
+            Err(e) => {
+                for &i in &positions {
+                    results[i] = Err(e.to_string());
+                }
+                return results;
+            }
+        };
+        let mut placed = Vec::new();
+        for (&i, allocation) in positions.iter().zip(allocated) {
+            match allocation {
+                Ok((endpoint, created)) => placed.push((i, endpoint, created)),
+                Err(e) => results[i] = Err(e.to_string()),
+            }
+        }
+        if placed.is_empty() {
+            return results;
+        }
+        // The table knows a new endpoint before its link comes up, so it is
+        // never unfiltered, not even for a moment.
+        if let Err(e) = self.apply_isolation().await {
+            let created: Vec<Endpoint> =
+                placed.iter().filter(|p| p.2).map(|p| p.1.clone()).collect();
+            self.give_back(&created).await;
+            for (i, _, _) in &placed {
+                results[*i] = Err(format!(
+                    "isolation table not applied, endpoint not added: {e}"
+                ));
+            }
+            return results;
+        }
+        let endpoints: Vec<Endpoint> = placed.iter().map(|p| p.1.clone()).collect();
+        let wired = match self.wiring.wire_all(endpoints).await {
+            Ok(w) => w,
+            Err(e) => {
+                let created: Vec<Endpoint> =
+                    placed.iter().filter(|p| p.2).map(|p| p.1.clone()).collect();
+                self.give_back(&created).await;
+                for (i, _, _) in &placed {
+                    results[*i] = Err(e.to_string());
+                }
+                return results;
+            }
+        };
+        let mut routes = Vec::new();
+        let mut failed = Vec::new();
+        for ((i, endpoint, created), outcome) in placed.into_iter().zip(wired) {
+            match outcome
+                .map_err(|e| e.to_string())
+                .and_then(|ifindex| endpoint_route(endpoint.address, ifindex))
+            {
+                Ok(route) => {
+                    routes.push(route);
+                    debug!(endpoint = %endpoint.name, address = %endpoint.address, created, "endpoint wired");
+                    results[i] = Ok(endpoint);
+                }
+                Err(e) => {
+                    if created {
+                        failed.push(endpoint);
+                    }
+                    results[i] = Err(e);
+                }
+            }
+        }
+        self.give_back(&failed).await;
+        if let Err(e) = self.set_routes(routes).await {
+            // The links are up and the state has them: the next reconcile
+            // installs what is missing.
+            warn!("endpoint routes: {e}");
+        }
+        results
+    }
+
+    async fn delete(&mut self, name: &str) -> Result<bool, EndpointError> {
+        let Some(endpoint) = self.store.get(name).cloned() else {
+            return Ok(false);
+        };
+        if let Err(e) = self.remove_routes(vec![host_route(endpoint.address)]).await {
+            warn!(endpoint = %name, "removing its route: {e}");
+        }
+        self.wiring.unwire(&endpoint).await?;
+        self.store.release(name)?;
+        if let Err(e) = self.apply_isolation().await {
+            warn!("isolation table after deleting {name}: {e}");
+        }
+        info!(endpoint = %name, address = %endpoint.address, "endpoint deleted");
+        Ok(true)
+    }
+
+    async fn list(&mut self) -> Vec<(Endpoint, bool)> {
+        let endpoints: Vec<Endpoint> = self.store.list().cloned().collect();
+        let wired = self
+            .wiring
+            .wired(endpoints.clone())
+            .await
+            .unwrap_or_else(|_| vec![None; endpoints.len()]);
+        endpoints
+            .into_iter()
+            .zip(wired)
+            .map(|(e, w)| (e, w.is_some()))
+            .collect()
+    }
+
+    /// Undo new endpoints whose add failed: best effort, the reconciler
+    /// removes what remains.
+    async fn give_back(&mut self, endpoints: &[Endpoint]) {
+        if endpoints.is_empty() {
+            return;
+        }
+        for endpoint in endpoints {
+            if let Err(e) = self.wiring.unwire(endpoint).await {
+                warn!(endpoint = %endpoint.name, "after a failed add: {e}");
+            }
+        }
+        let names: Vec<&str> = endpoints.iter().map(|e| e.name.as_str()).collect();
+        if let Err(e) = self.store.release_all(&names) {
+            warn!("after a failed add, the addresses stay allocated: {e}");
+        }
+        if let Err(e) = self.apply_isolation().await {
+            warn!("isolation table after a failed add: {e}");
+        }
+    }
+
+    /// Make the kernel match the state: links, routes, the table.
+    pub async fn reconcile(&mut self) {
+        let endpoints: Vec<Endpoint> = self.store.list().cloned().collect();
+        let wired = match self.wiring.wired(endpoints.clone()).await {
+            Ok(w) => w,
+            Err(e) => {
+                warn!("reconcile: cannot read links: {e}");
+                return;
+            }
+        };
+        let missing: Vec<Endpoint> = endpoints
+            .iter()
+            .zip(&wired)
+            .filter(|(_, w)| w.is_none())
+            .map(|(e, _)| e.clone())
+            .collect();
+        if !missing.is_empty() || self.applied.is_none() {
+            if let Err(e) = self.apply_isolation().await {
+                warn!("reconcile: isolation table: {e}");
+            }
+        }
+        let mut routes: Vec<Route> = Vec::new();
+        for (endpoint, ifindex) in endpoints.iter().zip(&wired) {
+            if let Some(ifindex) = ifindex
+                && let Ok(route) = endpoint_route(endpoint.address, *ifindex)
+            {
+                routes.push(route);
+            }
+        }
+        if !missing.is_empty() {
+            info!(
+                count = missing.len(),
+                "reconcile: wiring endpoints that are not wired"
+            );
+            match self.wiring.wire_all(missing.clone()).await {
+                Ok(outcomes) => {
+                    for (endpoint, outcome) in missing.iter().zip(outcomes) {
+                        match outcome
+                            .map_err(|e| e.to_string())
+                            .and_then(|i| endpoint_route(endpoint.address, i))
+                        {
+                            Ok(route) => routes.push(route),
+                            Err(e) => warn!(endpoint = %endpoint.name, "reconcile: {e}"),
+                        }
+                    }
+                }
+                Err(e) => warn!("reconcile: wiring: {e}"),
+            }
+        }
+        if let Err(e) = self.set_routes(routes).await {
+            warn!("reconcile: endpoint routes: {e}");
+        }
+        let (tx, rx) = oneshot::channel();
+        if self.rib.send(RibCommand::Reconcile(tx)).is_ok() {
+            match rx.await {
+                Ok(Ok(report)) if report.added + report.replaced + report.deleted > 0 => info!(
+                    added = report.added,
+                    replaced = report.replaced,
+                    removed = report.deleted,
+                    "reconcile: kernel routes repaired"
+                ),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => warn!("reconcile: {e}"),
+                Err(_) => {}
+            }
+        }
+        self.remove_stale_links(&endpoints).await;
+        self.check_isolation().await;
+    }
+
+    async fn remove_stale_links(&mut self, endpoints: &[Endpoint]) {
+        let owned = match self.wiring.owned_links().await {
+            Ok(o) => o,
+            Err(e) => {
+                warn!("reconcile: {e}");
+                return;
+            }
+        };
+        for link in owned {
+            if endpoints.iter().any(|e| e.interface == link.name) {
+                continue;
+            }
+            info!(link = %link.name, "reconcile: removing the link of an endpoint that is gone");
+            if let Err(e) = self.wiring.remove_owned_link(&link.name).await {
+                warn!(link = %link.name, "reconcile: {e}");
+            }
+        }
+    }
+
+    async fn check_isolation(&mut self) {
+        let Some(ruleset) = self.applied.clone() else {
+            return;
+        };
+        let state = tokio::task::spawn_blocking(move || isolation::check(&ruleset)).await;
+        let repair = match state {
+            Ok(Ok(TableState::Current)) => false,
+            Ok(Ok(TableState::Missing)) => {
+                warn!("reconcile: isolation table missing; applying it again");
+                true
+            }
+            Ok(Ok(TableState::Changed(why))) => {
+                warn!("reconcile: isolation table changed ({why}); applying it again");
+                true
+            }
+            Ok(Err(e)) => {
+                warn!("reconcile: cannot read the isolation table: {e}");
+                false
+            }
+            Err(e) => {
+                warn!("reconcile: isolation check failed: {e}");
+                false
+            }
+        };
+        if repair && let Err(e) = self.apply_isolation().await {
+            warn!("reconcile: isolation table: {e}");
+        }
+    }
+
+    /// Replace the whole table from the state (never patched in place).
+    async fn apply_isolation(&mut self) -> Result<(), NftError> {
+        let members: Vec<IsolationEndpoint> = self
+            .store
+            .list()
+            .filter_map(|e| {
+                Some(IsolationEndpoint {
+                    address: e.address,
+                    interface: InterfaceName::new(&e.interface).ok()?,
+                })
+            })
+            .collect();
+        let ruleset = Ruleset::new(&IsolationInput::new(&self.config, &members));
+        let to_apply = ruleset.clone();
+        let applied = tokio::task::spawn_blocking(move || isolation::apply(&to_apply))
+            .await
+            .map_err(|e| NftError::Run {
+                doing: "apply the isolation table",
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        applied?;
+        self.applied = Some(ruleset);
+        Ok(())
+    }
+
+    async fn set_routes(&self, routes: Vec<Route>) -> Result<(), String> {
+        if routes.is_empty() {
+            return Ok(());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.rib
+            .send(RibCommand::SetLocal { routes, reply })
+            .map_err(|_| "the route task has stopped".to_string())?;
+        match answer.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("the route task has stopped".to_string()),
+        }
+    }
+
+    async fn remove_routes(&self, prefixes: Vec<IpNet>) -> Result<(), String> {
+        let (reply, answer) = oneshot::channel();
+        self.rib
+            .send(RibCommand::RemoveLocal { prefixes, reply })
+            .map_err(|_| "the route task has stopped".to_string())?;
+        match answer.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("the route task has stopped".to_string()),
+        }
+    }
+}
+
+fn host_route(address: Ipv4Addr) -> IpNet {
+    IpNet::V4(Ipv4Net::from(address))
+}
+
+fn endpoint_route(address: Ipv4Addr, ifindex: IfIndex) -> Result<Route, String> {
+    Route::interface(host_route(address), ifindex).map_err(|e| e.to_string())
+}
