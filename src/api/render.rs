@@ -301,20 +301,25 @@ pub fn routes(routes: &Routes, style: Style) -> String {
                 } else {
                     as_path.join(" ")
                 }),
-                if r.installed {
-                    Cell::plain("yes".to_owned())
-                } else {
-                    Cell {
-                        text: "no".to_owned(),
-                        colour: Some(Colour::Red),
-                    }
-                },
+                yes_no(r.installed),
             ]
         })
         .collect();
     let mut out = String::new();
     table(&columns, &rows, style, &mut out);
     out
+}
+
+/// "yes", or a red "no": whether something is in place.
+fn yes_no(in_place: bool) -> Cell {
+    if in_place {
+        Cell::plain("yes".to_owned())
+    } else {
+        Cell {
+            text: "no".to_owned(),
+            colour: Some(Colour::Red),
+        }
+    }
 }
 
 /// `endpoint list`, `show endpoints`: one line per endpoint.
@@ -348,14 +353,7 @@ pub fn endpoints(list: &EndpointList, style: Style) -> String {
                         .as_deref()
                         .map_or("-".to_owned(), |n| printable(n).into_owned()),
                 ),
-                if e.wired {
-                    Cell::plain("yes".to_owned())
-                } else {
-                    Cell {
-                        text: "no".to_owned(),
-                        colour: Some(Colour::Red),
-                    }
-                },
+                yes_no(e.wired),
             ]
         })
         .collect();
