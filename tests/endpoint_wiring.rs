@@ -519,11 +519,12 @@ async fn ip_forward_is_turned_on_in_the_hosts_namespace() {
 }
 
 #[tokio::test]
-async fn store_survives_a_crash_between_write_and_rename() {
+async fn store_survives_a_crash_in_the_middle_of_a_write() {
     let host = Netns::new("crash", "host");
     let state = StateDir::new("crash");
-    host.ip("tuntap add tapa mode tap");
-    host.ip("tuntap add tapb mode tap");
+    for tap in ["tapa", "tapb", "tapc"] {
+        host.ip(&format!("tuntap add {tap} mode tap"));
+    }
     let wiring = Wiring::start_in(&host.path()).expect("wiring thread");
     let mut store = open_store(&state);
     let a = endpoint::add(
@@ -533,7 +534,6 @@ async fn store_survives_a_crash_between_write_and_rename() {
     )
     .await
     .expect("add a");
-    let saved = fs::read(state.0.join("endpoints.json")).unwrap();
     let b = endpoint::add(
         &mut store,
         &wiring,
@@ -542,28 +542,37 @@ async fn store_survives_a_crash_between_write_and_rename() {
     .await
     .expect("add b");
     drop(store);
-    // Simulate a crash during b's save: the new state was written to the
-    // temporary file, the rename never happened.
-    let written = fs::read(state.0.join("endpoints.json")).unwrap();
-    fs::write(state.0.join("endpoints.json.tmp"), &written).unwrap();
-    fs::write(state.0.join("endpoints.json"), &saved).unwrap();
+    // A crash while c's add was being appended: its line is cut short.
+    let mut journal = fs::OpenOptions::new()
+        .append(true)
+        .open(state.0.join("endpoints.log"))
+        .unwrap();
+    std::io::Write::write_all(&mut journal, b"{\"add\":{\"name\":\"c\",\"tenant\":\"bl").unwrap();
+    drop(journal);
+    // And one while a compaction wrote its snapshot, before the rename.
+    fs::write(
+        state.0.join("endpoints.json.tmp"),
+        "{\"version\":1,\"generation\":999,\"endpoints\":[]}",
+    )
+    .unwrap();
 
     let mut store = open_store(&state);
     assert!(!state.0.join("endpoints.json.tmp").exists());
-    let names: Vec<&str> = store.list().map(|e| e.name.as_str()).collect();
-    assert_eq!(names, ["a"], "b was never acknowledged as persisted");
-    // b's address may be handed out again (nobody holds it as persisted),
-    // a's never.
-    let again = endpoint::add(
+    let kept: Vec<&Endpoint> = store.list().collect();
+    assert_eq!(kept, [&a.endpoint, &b.endpoint], "c was never acknowledged");
+    let c = endpoint::add(
         &mut store,
         &wiring,
-        &request("b", Target::Tap("tapb".into())),
+        &request("c", Target::Tap("tapc".into())),
     )
     .await
-    .expect("add b again");
-    assert_ne!(again.endpoint.address, a.endpoint.address);
-    assert_eq!(again.endpoint.address, b.endpoint.address);
+    .expect("add c");
     let addresses: Vec<Ipv4Addr> = store.list().map(|e| e.address).collect();
-    assert_eq!(addresses.len(), 2);
-    assert_ne!(addresses[0], addresses[1]);
+    assert_eq!(addresses.len(), 3);
+    assert!(
+        !addresses[..2].contains(&c.endpoint.address),
+        "{addresses:?}"
+    );
+    drop(store);
+    assert_eq!(open_store(&state).len(), 3);
 }

@@ -332,7 +332,10 @@ mod tests {
                 _ => None,
             })
             .expect("the peer");
-        assert!(peer.header.flags.contains(LinkFlags::Up));
+        assert!(
+            peer.header.change_mask.is_empty(),
+            "the peer's state is left alone"
+        );
         assert!(
             peer.attributes
                 .contains(&LinkAttribute::IfName("eth0".into()))

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Tenant;
 use crate::plan::{HostIndex, Plan};
 
-use super::state_file::StateFile;
+use super::state_file::{Change, StateFile};
 use super::{
     AddRequest, Attachment, Endpoint, EndpointError, Target, check_interface, check_name, veth_name,
 };
@@ -122,7 +122,11 @@ impl Store {
     /// retried add, as CNI does); with anything else it is an error.
     pub fn allocate(&mut self, request: &AddRequest) -> Result<(Endpoint, bool), EndpointError> {
         let (endpoint, created) = self.place(request)?;
-        if created && let Err(e) = self.save() {
+        if created
+            && let Err(e) = self
+                .file
+                .record(&[Change::Add(&endpoint)], self.endpoints.values())
+        {
             self.remove(&endpoint.name);
             return Err(e);
         }
@@ -138,18 +142,25 @@ impl Store {
         requests: &[AddRequest],
     ) -> Result<Vec<Result<(Endpoint, bool), EndpointError>>, EndpointError> {
         let results: Vec<_> = requests.iter().map(|r| self.place(r)).collect();
-        let created: Vec<&str> = results
+        let created: Vec<Change<'_>> = results
             .iter()
             .filter_map(|r| match r {
-                Ok((endpoint, true)) => Some(endpoint.name.as_str()),
+                Ok((endpoint, true)) => Some(Change::Add(endpoint)),
                 _ => None,
             })
             .collect();
         if !created.is_empty()
-            && let Err(e) = self.save()
+            && let Err(e) = self.file.record(&created, self.endpoints.values())
         {
-            for name in created {
-                self.remove(name);
+            let names: Vec<String> = created
+                .iter()
+                .filter_map(|c| match c {
+                    Change::Add(endpoint) => Some(endpoint.name.clone()),
+                    Change::Remove(_) => None,
+                })
+                .collect();
+            for name in names {
+                self.remove(&name);
             }
             return Err(e);
         }
@@ -166,8 +177,9 @@ impl Store {
     /// that existed.
     pub fn release_all(&mut self, names: &[&str]) -> Result<Vec<Endpoint>, EndpointError> {
         let removed: Vec<Endpoint> = names.iter().filter_map(|n| self.remove(n)).collect();
-        if !removed.is_empty()
-            && let Err(e) = self.save()
+        let changes: Vec<Change<'_>> = removed.iter().map(|e| Change::Remove(&e.name)).collect();
+        if !changes.is_empty()
+            && let Err(e) = self.file.record(&changes, self.endpoints.values())
         {
             for endpoint in removed {
                 self.insert(endpoint);
@@ -297,7 +309,8 @@ impl Store {
     }
 
     /// A stored endpoint must be exactly what this plan and host would
-    /// have allocated, and unique in name, address and interface.
+    /// have allocated, and unique in address, interface and namespace
+    /// (names are unique in the state file already).
     fn check_stored(&mut self, endpoint: &Endpoint) -> Result<(), EndpointError> {
         let corrupt = |reason: String| EndpointError::StateCorrupt {
             path: self.file.path().to_path_buf(),
@@ -355,9 +368,6 @@ impl Store {
                 veth_name(endpoint.address)
             )));
         }
-        if let Some(other) = self.endpoints.get(&endpoint.name) {
-            return Err(corrupt(format!("the name is also {}'s", other.address)));
-        }
         if let Some(other) = self.interfaces.get(&endpoint.interface) {
             return Err(corrupt(format!(
                 "interface {:?} is also endpoint {other:?}'s",
@@ -412,10 +422,6 @@ impl Store {
         }
         Some(endpoint)
     }
-
-    fn save(&mut self) -> Result<(), EndpointError> {
-        self.file.save(self.endpoints.values())
-    }
 }
 
 fn same_target(endpoint: &Endpoint, target: &Target) -> bool {
@@ -433,7 +439,7 @@ mod tests {
 
     use super::*;
     use crate::config::Segment;
-    use crate::endpoint::state_file::FILE_NAME;
+    use crate::endpoint::state_file::{JOURNAL, SNAPSHOT};
 
     /// A directory removed when the test ends, also when it fails.
     struct TempDir(PathBuf);
@@ -657,7 +663,12 @@ mod tests {
             Err(EndpointError::InvalidInterface { .. })
         ));
         assert!(store.is_empty());
-        assert!(!dir.0.join(FILE_NAME).exists(), "nothing was written");
+        let journal = fs::read_to_string(dir.0.join(JOURNAL)).unwrap();
+        assert_eq!(
+            journal.lines().count(),
+            1,
+            "no change was written: {journal}"
+        );
     }
 
     #[test]
@@ -716,8 +727,8 @@ mod tests {
         // Taken addresses stay taken, the released one is free again.
         let (e, _) = store.allocate(&tap(None, "tap9")).unwrap();
         assert_eq!(e.address, Ipv4Addr::new(10, 1, 17, 2));
-        let text = fs::read_to_string(dir.0.join(FILE_NAME)).unwrap();
-        assert!(text.starts_with("{\"version\":1,\"endpoints\":["), "{text}");
+        let text = fs::read_to_string(dir.0.join(SNAPSHOT)).unwrap();
+        assert!(text.starts_with("{\"version\":1,\"generation\":"), "{text}");
     }
 
     #[test]
@@ -728,11 +739,14 @@ mod tests {
             .allocate(&netns(Some("c1"), "blue", "web", "c1"))
             .unwrap();
         drop(store);
-        // A save that crashed between write and rename.
+        // Compactions that crashed between write and rename.
         let tmp = dir.0.join("endpoints.json.tmp");
         fs::write(&tmp, b"{\"version\":1,\"endpoints\":[{\"name\":").unwrap();
+        let journal_tmp = dir.0.join("endpoints.log.tmp");
+        fs::write(&journal_tmp, b"{\"version\":1,\"generation\":99}\n").unwrap();
         let mut store = open(&dir);
         assert!(!tmp.exists());
+        assert!(!journal_tmp.exists());
         assert_eq!(
             store.list().map(|e| e.name.as_str()).collect::<Vec<_>>(),
             ["c1"]
@@ -748,13 +762,15 @@ mod tests {
         store
             .allocate(&netns(Some("c1"), "blue", "web", "c1"))
             .unwrap();
-        // The temporary file cannot be created where a directory is.
-        fs::create_dir(dir.0.join("endpoints.json.tmp")).unwrap();
+        // An append fails, and then the whole rewrite that follows it: a
+        // temporary file cannot be created where a directory is.
+        store.file.break_journal();
         let err = store
             .allocate(&netns(Some("c2"), "blue", "web", "c2"))
             .unwrap_err();
         assert!(matches!(err, EndpointError::StateIo { .. }), "{err}");
         assert!(store.get("c2").is_none());
+        fs::create_dir(dir.0.join("endpoints.json.tmp")).unwrap();
         let err = store.release("c1").unwrap_err();
         assert!(matches!(err, EndpointError::StateIo { .. }), "{err}");
         assert!(store.get("c1").is_some());
@@ -765,16 +781,19 @@ mod tests {
             .allocate(&netns(Some("c2"), "blue", "web", "c2"))
             .unwrap();
         assert_eq!(e.endpoint_id, 2, "the failed add's id was given back");
+        drop(store);
+        let names: Vec<String> = open(&dir).list().map(|e| e.name.clone()).collect();
+        assert_eq!(names, ["c1", "c2"]);
     }
 
     #[test]
     fn corrupt_or_foreign_state_is_refused() {
         let dir = TempDir::new("corrupt");
         fs::create_dir_all(&dir.0).unwrap();
-        let path = dir.0.join(FILE_NAME);
+        let path = dir.0.join(SNAPSHOT);
         for (text, expected) in [
             ("{\"version\":1,\"endpoints\":[", "EOF"),
-            ("", "not a versioned endpoint list"),
+            ("", "not a versioned endpoint state"),
             ("{\"version\":2,\"endpoints\":[]}", "format version 2"),
             ("{\"version\":1,\"endpoints\":[],\"x\":1}", "unknown field"),
         ] {
@@ -800,7 +819,9 @@ mod tests {
             .unwrap();
         store.allocate(&tap(Some("vm"), "tap1")).unwrap();
         drop(store);
-        let path = dir.0.join(FILE_NAME);
+        // Reopening compacts: the snapshot holds them all.
+        drop(open(&dir));
+        let path = dir.0.join(SNAPSHOT);
         let good = fs::read_to_string(&path).unwrap();
         let cases: [(&[(&str, &str)], &str); 7] = [
             (
@@ -817,7 +838,7 @@ mod tests {
             (&[("10.1.0.1", "10.1.0.2")], "gateway"),
             (&[("rb0a011102", "rb0a011109")], "veth"),
             (&[("10.1.17.2", "11.1.17.2")], "not an endpoint address"),
-            (&[("\"c2\"", "\"c1\"")], "the name is also"),
+            (&[("\"c2\"", "\"c1\"")], "\"c1\" is in it twice"),
             (
                 &[("/run/netns/c2", "/run/netns/c1")],
                 "namespace /run/netns/c1 is also",
