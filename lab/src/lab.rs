@@ -274,6 +274,19 @@ impl Lab {
     /// Stops a host node's romana-bgp: SIGTERM, then SIGKILL after a grace
     /// period. Nothing happens if it is not running.
     pub fn stop_romana_bgp(&mut self, node: &str) -> Result<(), LabError> {
+        self.end_romana_bgp(node, &["TERM", "KILL"])
+    }
+
+    /// Kills a host node's romana-bgp with SIGKILL, as a crash or the OOM
+    /// killer would: it gets no chance to clean up or finish a write.
+    /// Returns once it is gone. Nothing happens if it is not running.
+    pub fn kill_romana_bgp(&mut self, node: &str) -> Result<(), LabError> {
+        self.end_romana_bgp(node, &["KILL"])
+    }
+
+    /// Sends the signals in turn, each with a grace period, until the
+    /// daemon is gone; then reaps it and removes its pid file.
+    fn end_romana_bgp(&mut self, node: &str, signals: &[&str]) -> Result<(), LabError> {
         self.topology.node(node)?;
         let dir = self.node_dir(node);
         let ns = self.netns(node);
@@ -283,9 +296,9 @@ impl Lab {
             (None, recorded) => recorded,
         };
         if let Some(pid) = pid.filter(|&p| alive(p) && in_netns(p, &ns)) {
-            for (signal, grace) in [("TERM", DAEMON_STOP_GRACE), ("KILL", DAEMON_STOP_GRACE)] {
+            for signal in signals {
                 signal_pids(signal, &[pid])?;
-                if wait_until(grace, || !alive(pid)) {
+                if wait_until(DAEMON_STOP_GRACE, || !alive(pid)) {
                     break;
                 }
             }

@@ -9,6 +9,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::{alive, netns_exists};
 use romana_lab::{Lab, LabError, Options, RUN_DIR};
@@ -125,6 +126,53 @@ fn host_nodes_run_the_daemon_with_their_config_copy() {
     let host2 = pid_in(&lab.node_dir("host2"));
     lab.down().unwrap();
     assert!(!alive(second) && !alive(host2), "a daemon survived down");
+}
+
+/// Creates its API socket, then ignores SIGTERM (an ignored signal stays
+/// ignored across exec): only SIGKILL ends it.
+const DEAF_DAEMON: &str = r#"
+socket=$(sed -n 's/^socket = "\(.*\)"$/\1/p' "$3")
+: > "$socket"
+trap '' TERM
+exec sleep 600
+"#;
+
+#[test]
+fn kill_ends_the_daemon_with_sigkill_at_once() {
+    let prefix = common::unique_prefix("kill");
+    let stand_in = StandIn::new("kill", DEAF_DAEMON);
+    let binary = &stand_in.path;
+    let mut lab = Lab::up(
+        common::topology("two-hosts.clab.yml"),
+        &prefix,
+        &Options::with_romana_bgp(binary),
+    )
+    .unwrap();
+    let dir = lab.node_dir("host1");
+    let first = pid_in(&dir);
+    let host2 = pid_in(&lab.node_dir("host2"));
+
+    let start = Instant::now();
+    lab.kill_romana_bgp("host1").unwrap();
+    // SIGTERM first would have waited out the 5 s grace period.
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(!alive(first));
+    assert!(!dir.join("romana-bgp.pid").exists());
+    assert!(alive(host2), "only host1's daemon is killed");
+
+    // It starts again as after a crash; killing what is not running is
+    // not an error.
+    lab.start_romana_bgp("host1", binary).unwrap();
+    let second = pid_in(&dir);
+    assert!(alive(second));
+    lab.kill_romana_bgp("host1").unwrap();
+    assert!(!alive(second));
+    lab.kill_romana_bgp("host1").unwrap();
+    lab.down().unwrap();
 }
 
 #[test]
