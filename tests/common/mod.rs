@@ -426,3 +426,274 @@ pub fn edit_host_config(lab: &Lab, host: &str, from: &str, to: &str) {
     );
     fs::write(&path, text.replace(from, to)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 }
+
+// ---- endpoints (issue 4) ----
+
+/// The keys SPEC §3 promises on every endpoint of `endpoint list -o json`
+/// and `endpoint add -o json`.
+const ENDPOINT_KEYS: [&str; 6] = [
+    "name",
+    "tenant",
+    "segment",
+    "address",
+    "gateway",
+    "interface",
+];
+
+/// The isolation model of the two-hosts lab's config, written out without
+/// the daemon: a (tenant, segment) reaches itself, and blue/web opens
+/// connections to blue/db (its one `[[policy]]`); nothing else.
+pub fn lab_policy_allows(from: (&str, &str), to: (&str, &str)) -> bool {
+    from == to || (from == ("blue", "web") && to == ("blue", "db"))
+}
+
+/// Every (tenant, segment) of the two-hosts lab's config.
+pub const LAB_SEGMENTS: [(&str, &str); 4] = [
+    ("blue", "web"),
+    ("blue", "db"),
+    ("red", "web"),
+    ("red", "db"),
+];
+
+/// Network namespaces a test made to stand for containers, deleted when
+/// this is dropped, also when the test fails. Deleting one deletes the
+/// container end of its veth, and with it the host end.
+#[derive(Default)]
+pub struct Containers {
+    names: Vec<String>,
+}
+
+impl Containers {
+    pub fn new() -> Containers {
+        Containers::default()
+    }
+
+    /// Creates the namespace `name` with its loopback up. A leftover of an
+    /// earlier run of the same name is deleted first.
+    pub fn add(&mut self, name: &str) -> String {
+        let _ = ip(&["netns", "delete", name]);
+        self.names.push(name.to_owned());
+        ip(&["netns", "add", name]).unwrap_or_else(|e| panic!("{e}"));
+        ip(&["-n", name, "link", "set", "lo", "up"]).unwrap_or_else(|e| panic!("{e}"));
+        name.to_owned()
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+}
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        for name in &self.names {
+            let _ = ip(&["netns", "delete", name]);
+        }
+    }
+}
+
+/// `ip ARGS` in the test's own namespace; stdout, or why it failed.
+pub fn ip(args: &[&str]) -> Result<String, String> {
+    let out = std::process::Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("ip {args:?}: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "ip {args:?}: {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// `romana-bgp endpoint add ARGS -o json` on the host; the endpoint, or
+/// the daemon's refusal as the CLI printed it.
+pub fn endpoint_add(
+    lab: &Lab,
+    host: &str,
+    args: &[&str],
+) -> Result<romana_bgp::api::protocol::EndpointView, String> {
+    let mut argv = vec!["endpoint", "add"];
+    argv.extend_from_slice(args);
+    argv.extend_from_slice(&["-o", "json"]);
+    let text = romana_ok(lab, host, &argv)?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))?;
+    if let Some(missing) = ENDPOINT_KEYS.iter().find(|k| value.get(**k).is_none()) {
+        return Err(format!("`{missing}` missing from {value}"));
+    }
+    serde_json::from_value(value).map_err(|e| format!("{e}: {text}"))
+}
+
+/// Adds a container endpoint in `netns` and requires success.
+pub fn add_container(
+    lab: &Lab,
+    host: &str,
+    (tenant, segment): (&str, &str),
+    netns: &str,
+) -> romana_bgp::api::protocol::EndpointView {
+    endpoint_add(
+        lab,
+        host,
+        &[
+            "--tenant",
+            tenant,
+            "--segment",
+            segment,
+            "--netns",
+            netns,
+            "--name",
+            netns,
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{host}: endpoint add {netns}: {e}\n{}", host_logs(lab)))
+}
+
+/// `romana-bgp endpoint list -o json` on the host.
+pub fn endpoint_list(
+    lab: &Lab,
+    host: &str,
+) -> Result<Vec<romana_bgp::api::protocol::EndpointView>, String> {
+    let text = romana_ok(lab, host, &["endpoint", "list", "-o", "json"])?;
+    spec_array(&text, "endpoints", &ENDPOINT_KEYS)
+}
+
+/// Whether one ping from the namespace `from` to `to` is answered within
+/// a second.
+pub fn ping(from: &str, to: std::net::Ipv4Addr) -> bool {
+    std::process::Command::new("ip")
+        .args(["netns", "exec", from, "ping", "-c1", "-W1", "-q"])
+        .arg(to.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Runs `work` on `threads` threads over `items`, each item once; the
+/// results in the order of `items`.
+pub fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    work: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new(items.iter().map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(items.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let result = work(item);
+                    results.lock().unwrap()[i] = Some(result);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.expect("every item was worked on"))
+        .collect()
+}
+
+/// Waits until every host has its session to the leaf and the leaf's
+/// default route in its kernel: endpoints on different hosts reach each
+/// other through it.
+pub fn fabric_ready(lab: &Lab, hosts: &[(&str, &str)]) {
+    for (host, leaf) in hosts {
+        established(lab, host, leaf);
+        eventually(
+            lab,
+            SESSION_UP,
+            &format!("{host}: default route"),
+            || match default_route(lab, host)? {
+                Some(r) if r["protocol"] == PROTO => Ok(()),
+                other => Err(format!("{other:?}")),
+            },
+        );
+    }
+}
+
+/// The host-side links of the daemon's veth pairs (`rb` and 8 hex
+/// digits) in the node's namespace.
+pub fn rb_links(lab: &Lab, node: &str) -> Result<BTreeMap<String, Value>, String> {
+    let out = lab
+        .run(node, &["ip", "-j", "-d", "link", "show"])
+        .map_err(|e| format!("{node}: ip link: {e}"))?;
+    let links: Vec<Value> = serde_json::from_str(&out).map_err(|e| format!("{e}: {out}"))?;
+    Ok(links
+        .into_iter()
+        .filter_map(|l| {
+            let name = l["ifname"].as_str()?.to_owned();
+            let hex = name.strip_prefix("rb")?;
+            let ours = hex.len() == 8 && hex.bytes().all(|b| b.is_ascii_hexdigit());
+            ours.then_some((name, l))
+        })
+        .collect())
+}
+
+/// The node's /32 routes of romana-bgp's protocol: address to device.
+pub fn endpoint_routes(lab: &Lab, node: &str) -> Result<BTreeMap<String, String>, String> {
+    Ok(kernel_routes(lab, node, &["proto", PROTO])?
+        .iter()
+        .filter(|r| r["type"].as_str().unwrap_or("unicast") == "unicast")
+        .filter_map(|r| {
+            let dst = r["dst"].as_str()?;
+            let dst = dst.strip_suffix("/32").unwrap_or(dst);
+            dst.parse::<std::net::Ipv4Addr>().ok()?;
+            Some((dst.to_owned(), r["dev"].as_str().unwrap_or("?").to_owned()))
+        })
+        .collect())
+}
+
+/// The IPv4 addresses (`A/LEN`) on `eth0` in a container's namespace;
+/// empty if it has no eth0.
+pub fn container_addresses(netns: &str) -> Vec<String> {
+    let Ok(out) = ip(&["-j", "-n", netns, "-4", "addr", "show", "dev", "eth0"]) else {
+        return Vec::new();
+    };
+    let links: Vec<Value> = serde_json::from_str(&out).unwrap_or_default();
+    links
+        .iter()
+        .flat_map(|l| l["addr_info"].as_array().cloned().unwrap_or_default())
+        .filter_map(|a| Some(format!("{}/{}", a["local"].as_str()?, a["prefixlen"])))
+        .collect()
+}
+
+/// `nft -j list table inet romana` in the node: the table's objects, or
+/// `None` if there is no such table.
+pub fn isolation_table(lab: &Lab, node: &str) -> Result<Option<Vec<Value>>, String> {
+    let out = lab
+        .exec(node, &["nft", "-j", "list", "table", "inet", "romana"])
+        .map_err(|e| format!("{node}: nft: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return if err.contains("No such file or directory") {
+            Ok(None)
+        } else {
+            Err(format!("{node}: nft list table: {err}"))
+        };
+    }
+    let json: Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("{node}: nft -j: {e}"))?;
+    Ok(json["nftables"].as_array().cloned())
+}
+
+/// How many rules the table has, and how many elements its named set
+/// `set` holds.
+pub fn rules_and_elements(objects: &[Value], set: &str) -> (usize, usize) {
+    let rules = objects.iter().filter(|o| o.get("rule").is_some()).count();
+    let elements = objects
+        .iter()
+        .filter_map(|o| o.get("set"))
+        .filter(|s| s["name"] == set)
+        .map(|s| s["elem"].as_array().map_or(0, Vec::len))
+        .sum();
+    (rules, elements)
+}
