@@ -295,6 +295,19 @@ async fn tap_is_set_up_with_proxy_arp_and_left_in_place() {
     assert!(host.has_link("tapvm1"), "the tap stays");
     assert_eq!(host.sysctl("net.ipv4.conf.tapvm1.proxy_arp"), "0");
     assert!(!wiring.is_wired(&endpoint).await.unwrap());
+
+    // A tap replaced between the check and the wiring (which trusts what
+    // the check found) is wired under its new index.
+    wiring
+        .check(&Target::Tap("tapvm1".into()))
+        .await
+        .expect("check");
+    host.ip("tuntap del tapvm1 mode tap");
+    host.ip("tuntap add tapvm1 mode tap");
+    let new_index = wiring.wire(&endpoint).await.expect("wire the new tap");
+    assert_ne!(new_index, ifindex);
+    assert_eq!(new_index.get(), ifindex_of(&host, "tapvm1"));
+    assert_eq!(host.sysctl("net.ipv4.conf.tapvm1.proxy_arp"), "1");
 }
 
 #[tokio::test]

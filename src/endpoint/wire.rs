@@ -20,6 +20,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use rtnetlink::packet_route::RouteNetlinkMessage;
@@ -43,6 +44,10 @@ pub struct OwnedLink {
 }
 
 type Job = Box<dyn FnOnce(&mut Host) + Send>;
+
+/// How long the taps a check found are trusted by the wiring after it: an
+/// add wires right after its check, anything later looks them up again.
+const CHECK_FRESH: Duration = Duration::from_secs(1);
 
 /// The handle to the wiring thread. Cheap to clone; the thread ends when
 /// the last clone is dropped.
@@ -74,7 +79,11 @@ impl Wiring {
                 let host = host_netns
                     .map_or(Ok(()), |path| Netns::open(&path)?.enter())
                     .and_then(|()| Rtnl::open())
-                    .map(|rtnl| Host { rtnl });
+                    .map(|rtnl| Host {
+                        rtnl,
+                        checked_taps: HashMap::new(),
+                        checked_at: Instant::now(),
+                    });
                 match host {
                     Ok(mut host) => {
                         let _ = ready.send(Ok(()));
@@ -222,6 +231,14 @@ impl Wiring {
 /// The wiring thread's state: its socket in the host's namespace.
 struct Host {
     rtnl: Rtnl,
+    /// Taps the last check found, by name, with their index: the wiring
+    /// that follows a check (an add) uses them instead of asking the
+    /// kernel again, which halves the requests of a bulk add. Indexes are
+    /// allocated cyclically and never reused soon, so a tap replaced in
+    /// between makes the change fail with ENODEV, and then it is looked up.
+    checked_taps: HashMap<String, u32>,
+    /// When the check was; older ones are not trusted (see [`CHECK_FRESH`]).
+    checked_at: Instant,
 }
 
 impl Host {
@@ -234,12 +251,18 @@ impl Host {
             })
             .collect();
         let mut tap_links = self.rtnl.links(&taps).into_iter();
+        self.checked_taps.clear();
+        self.checked_at = Instant::now();
         targets
             .iter()
             .map(|target| match target {
                 Target::Netns(path) => Netns::open(path).map(drop),
                 Target::Tap(name) => match tap_links.next() {
-                    Some(Ok(Some(link))) => tap_usable(name, &link),
+                    Some(Ok(Some(link))) => {
+                        tap_usable(name, &link)?;
+                        self.checked_taps.insert(name.clone(), link.index);
+                        Ok(())
+                    }
                     Some(Ok(None)) => Err(EndpointError::MissingInterface {
                         interface: name.clone(),
                     }),
@@ -266,7 +289,8 @@ impl Host {
             .collect()
     }
 
-    /// Every tap of `endpoints`: one datagram of lookups, one of changes.
+    /// Every tap of `endpoints`: one datagram of lookups (unless a check
+    /// just found them), one of changes.
     fn wire_taps(
         &mut self,
         endpoints: &[Endpoint],
@@ -275,13 +299,54 @@ impl Host {
         let taps: Vec<usize> = (0..endpoints.len())
             .filter(|&i| endpoints[i].attachment == Attachment::Tap)
             .collect();
-        let names: Vec<&str> = taps
+        let mut checked = std::mem::take(&mut self.checked_taps);
+        if self.checked_at.elapsed() > CHECK_FRESH {
+            checked.clear();
+        }
+        let (known, unknown): (Vec<usize>, Vec<usize>) = taps
+            .into_iter()
+            .partition(|&i| checked.contains_key(&endpoints[i].interface));
+        let mut found: Vec<(usize, u32)> = known
+            .iter()
+            .filter_map(|&i| Some((i, *checked.get(&endpoints[i].interface)?)))
+            .collect();
+        found.extend(self.look_up_taps(endpoints, &unknown, results));
+        let answers = self.set_up_taps(&found);
+        let mut replaced = Vec::new();
+        for (&(i, index), answer) in found.iter().zip(answers) {
+            match answer {
+                // Replaced since the check: looked up again below.
+                Err(e)
+                    if e.errno() == Some(Errno::ENODEV)
+                        && checked.contains_key(&endpoints[i].interface) =>
+                {
+                    replaced.push(i);
+                }
+                answer => results[i] = Some(self.tap_result(&endpoints[i], index, answer)),
+            }
+        }
+        let found = self.look_up_taps(endpoints, &replaced, results);
+        let answers = self.set_up_taps(&found);
+        for (&(i, index), answer) in found.iter().zip(answers) {
+            results[i] = Some(self.tap_result(&endpoints[i], index, answer));
+        }
+    }
+
+    /// The indexes of the taps `which` of `endpoints`; those that cannot be
+    /// used get their error in `results`.
+    fn look_up_taps(
+        &mut self,
+        endpoints: &[Endpoint],
+        which: &[usize],
+        results: &mut [Option<Result<IfIndex, EndpointError>>],
+    ) -> Vec<(usize, u32)> {
+        let names: Vec<&str> = which
             .iter()
             .map(|&i| endpoints[i].interface.as_str())
             .collect();
         let links = self.rtnl.links(&names);
-        let mut found = Vec::with_capacity(taps.len());
-        for (&i, link) in taps.iter().zip(links) {
+        let mut found = Vec::with_capacity(which.len());
+        for (&i, link) in which.iter().zip(links) {
             let name = &endpoints[i].interface;
             let usable = match link {
                 Ok(Some(link)) => tap_usable(name, &link).map(|()| link.index),
@@ -295,19 +360,30 @@ impl Host {
                 Err(e) => results[i] = Some(Err(e)),
             }
         }
-        let requests = found
+        found
+    }
+
+    fn set_up_taps(
+        &mut self,
+        taps: &[(usize, u32)],
+    ) -> Vec<Result<Option<RouteNetlinkMessage>, RtnlError>> {
+        let requests = taps
             .iter()
             .map(|&(_, index)| (messages::up_with_proxy_arp(index), Expect::Ack(0)))
             .collect();
-        let answers = self.rtnl.batch(requests);
-        for (&(i, index), answer) in found.iter().zip(answers) {
-            let name = &endpoints[i].interface;
-            results[i] = Some(
-                answer
-                    .map_err(|e| e.while_doing(format!("set {name} up with proxy ARP")))
-                    .and_then(|_| ifindex(index, name)),
-            );
-        }
+        self.rtnl.batch(requests)
+    }
+
+    fn tap_result(
+        &self,
+        endpoint: &Endpoint,
+        index: u32,
+        answer: Result<Option<RouteNetlinkMessage>, RtnlError>,
+    ) -> Result<IfIndex, EndpointError> {
+        let name = &endpoint.interface;
+        answer
+            .map_err(|e| e.while_doing(format!("set {name} up with proxy ARP")))
+            .and_then(|_| ifindex(index, name))
     }
 
     fn wire_container(
