@@ -47,7 +47,7 @@ type Job = Box<dyn FnOnce(&mut Host) + Send>;
 
 /// How long the taps a check found are trusted by the wiring after it: an
 /// add wires right after its check, anything later looks them up again.
-const CHECK_FRESH: Duration = Duration::from_secs(1);
+const CHECK_FRESH: Duration = Duration::from_secs(5);
 
 /// The handle to the wiring thread. Cheap to clone; the thread ends when
 /// the last clone is dropped.
