@@ -252,6 +252,28 @@ async fn container_is_wired_into_its_namespace_and_reaches_the_gateway() {
         1
     );
 
+    // What a crash in the middle of the wiring can leave: eth0 down and
+    // unconfigured, or the host end still down. Neither is wired, and
+    // wiring again completes it.
+    container.ip("link set eth0 down");
+    container.ip("address flush dev eth0");
+    assert!(!wiring.is_wired(&endpoint).await.unwrap());
+    assert_eq!(wiring.wired(vec![endpoint.clone()]).await.unwrap(), [None]);
+    assert_eq!(wiring.wire(&endpoint).await.unwrap(), ifindex);
+    assert!(wiring.is_wired(&endpoint).await.unwrap());
+    host.ip("link set rb0a011101 down");
+    assert!(!wiring.is_wired(&endpoint).await.unwrap());
+    assert_eq!(wiring.wire(&endpoint).await.unwrap(), ifindex);
+    assert!(wiring.is_wired(&endpoint).await.unwrap());
+    // The kernel took the /32 route away with the link; the daemon's
+    // reconciler puts it back.
+    host.ip(&format!(
+        "route replace {}/32 dev {}",
+        endpoint.address, endpoint.interface
+    ));
+    let ping = container.exec(&["ping", "-c", "1", "-W", "3", "10.1.0.1"]);
+    assert!(ping.status.success(), "ping after the repair: {ping:?}");
+
     wiring.unwire(&endpoint).await.expect("unwire");
     assert!(!host.has_link("rb0a011101"));
     assert!(!container.has_link("eth0"), "the peer goes with the pair");

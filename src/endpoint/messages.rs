@@ -31,6 +31,8 @@ pub(super) struct Link {
     pub(super) index: u32,
     pub(super) name: String,
     pub(super) up: bool,
+    /// `IFF_LOWER_UP`: for a veth, both ends are up.
+    pub(super) carrier: bool,
     /// `veth`, `tun`, ...; `None` for a physical device.
     pub(super) kind: Option<String>,
     pub(super) proxy_arp: Option<bool>,
@@ -47,6 +49,7 @@ impl Link {
             index: message.header.index,
             name: String::new(),
             up: message.header.flags.contains(LinkFlags::Up),
+            carrier: message.header.flags.contains(LinkFlags::LowerUp),
             kind: None,
             proxy_arp: None,
             peer_netnsid: None,
@@ -105,10 +108,11 @@ pub(super) fn dump_links() -> RouteNetlinkMessage {
     RouteNetlinkMessage::GetLink(message)
 }
 
-/// A veth pair: `host` here and up, `peer` created directly in the
-/// namespace open as `netns`, so it never appears on the host. The peer
-/// stays down: the kernel opens it before the pair is joined and refuses
-/// (`ENOTCONN`), so it is set up from inside.
+/// A veth pair: `host` here, `peer` created directly in the namespace
+/// open as `netns`, so it never appears on the host. Both ends stay down:
+/// the peer is set up from inside once configured (the kernel would refuse
+/// to open it before the pair is joined anyway, `ENOTCONN`), and the host
+/// end last of all, so that its carrier says the whole pair is ready.
 pub(super) fn create_veth(host: &str, peer: &str, netns: RawFd) -> RouteNetlinkMessage {
     let mut peer_message = LinkMessage::default();
     peer_message
@@ -116,7 +120,6 @@ pub(super) fn create_veth(host: &str, peer: &str, netns: RawFd) -> RouteNetlinkM
         .push(LinkAttribute::IfName(peer.into()));
     peer_message.attributes.push(LinkAttribute::NetNsFd(netns));
     let mut message = LinkMessage::default();
-    set_up(&mut message);
     message.attributes.push(LinkAttribute::IfName(host.into()));
     message.attributes.push(LinkAttribute::LinkInfo(vec![
         LinkInfo::Kind(InfoKind::Veth),
@@ -310,8 +313,10 @@ mod tests {
         else {
             panic!("not a new link");
         };
-        assert!(link.header.flags.contains(LinkFlags::Up));
-        assert!(link.header.change_mask.contains(LinkFlags::Up));
+        assert!(
+            link.header.change_mask.is_empty(),
+            "the host end comes up last"
+        );
         assert!(
             link.attributes
                 .contains(&LinkAttribute::IfName("rb0a011105".into()))
@@ -370,10 +375,10 @@ mod tests {
     }
 
     #[test]
-    fn link_reads_name_state_kind_and_proxy_arp() {
+    fn link_reads_name_state_carrier_kind_and_more() {
         let mut message = LinkMessage::default();
         message.header.index = 12;
-        message.header.flags |= LinkFlags::Up;
+        message.header.flags |= LinkFlags::Up | LinkFlags::LowerUp;
         message
             .attributes
             .push(LinkAttribute::IfName("tap3".into()));
@@ -389,6 +394,7 @@ mod tests {
                 index: 12,
                 name: "tap3".into(),
                 up: true,
+                carrier: true,
                 kind: Some("tun".into()),
                 proxy_arp: None,
                 peer_netnsid: Some(4),

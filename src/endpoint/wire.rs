@@ -2,9 +2,10 @@
 //!
 //! - A container (`Attachment::Netns`): a veth pair made in one request,
 //!   the host end `rb` + the address in hex, the other end created directly
-//!   in the container's namespace as `eth0`, both up. Inside, `eth0` gets
+//!   in the container's namespace as `eth0`. Inside, `eth0` comes up with
 //!   the address as /32 and a default route via the gateway (see
-//!   [`super::netns`]).
+//!   [`super::netns`]); the host end comes up last, so its carrier marks a
+//!   wiring that completed.
 //! - A VM (`Attachment::Tap`): its tap exists; it is set up, nothing else.
 //!
 //! Either way the host end gets proxy ARP, so the endpoint's ARP for the
@@ -413,11 +414,16 @@ impl Host {
             }
             None => (self.create_veth(name, &netns)?, true),
         };
-        let configured = self
-            .rtnl
-            .change(messages::up_with_proxy_arp(index), 0)
-            .map_err(|e| e.while_doing(format!("set {name} up with proxy ARP")))
-            .and_then(|()| netns.configure(endpoint.address, endpoint.gateway));
+        // Inside first, the host end last: a host end that is up with a
+        // carrier (eth0 up too) is an endpoint whose wiring completed, and
+        // whatever a crash interrupts before shows as not wired.
+        let configured = netns
+            .configure(endpoint.address, endpoint.gateway)
+            .and_then(|()| {
+                self.rtnl
+                    .change(messages::up_with_proxy_arp(index), 0)
+                    .map_err(|e| e.while_doing(format!("set {name} up with proxy ARP")))
+            });
         if let Err(e) = configured {
             if created {
                 // Best effort: what is left is an owned link the
@@ -534,12 +540,19 @@ impl Host {
             .collect())
     }
 
-    /// The endpoint's interface if `link` is its host end, wired.
+    /// The endpoint's interface if `link` is its host end, wired: up with
+    /// proxy ARP; for a container also a veth with a carrier (so eth0 is
+    /// up: the host end comes up only after the inside is configured) whose
+    /// peer is in the endpoint's namespace. A tap has a carrier only while
+    /// its VM runs, so that is not asked of it.
     fn wired_at(&mut self, endpoint: &Endpoint, link: Option<&Link>) -> Option<IfIndex> {
         let link = link.filter(|l| l.up && l.proxy_arp == Some(true))?;
         if let Attachment::Netns { path } = &endpoint.attachment {
+            if !link.is_veth() || !link.carrier {
+                return None;
+            }
             let netns = Netns::open(path).ok()?;
-            if !link.is_veth() || !self.peer_in(link, &netns).ok()? {
+            if !self.peer_in(link, &netns).ok()? {
                 return None;
             }
         }
