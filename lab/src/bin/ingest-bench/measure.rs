@@ -15,8 +15,9 @@ const SESSION_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the session stays up, untouched, before idle memory and CPU
 /// are read.
 const IDLE: Duration = Duration::from_secs(3);
-/// How long after the table is in before the memory is read again.
-const SETTLE: Duration = Duration::from_secs(2);
+/// How long the speaker is watched, untouched, once the table is in: its
+/// CPU use over this time, then its memory.
+const SETTLE: Duration = Duration::from_secs(5);
 /// How often the speaker is asked while it takes the table in: the
 /// resolution of the times reported.
 const POLL: Duration = Duration::from_millis(10);
@@ -55,11 +56,13 @@ pub struct Sample {
     pub received_secs: f64,
     /// Until it held every prefix its policy accepts.
     pub accepted_secs: f64,
-    /// Until the kernel had every accepted prefix; `None` when the speaker
-    /// installs nothing.
+    /// Until the kernel had every accepted prefix; `None` unless the policy
+    /// installs the whole table.
     pub kernel_secs: Option<f64>,
     /// Settled after the table; `hwm_kb` is the peak of the whole run.
     pub after: Memory,
+    /// CPU use with the table in and nothing happening.
+    pub after_cpu_percent: f64,
     /// CPU time the speaker used from the start until the table was in.
     pub cpu_secs: f64,
     /// How long the leaf's write of the whole table took.
@@ -118,7 +121,8 @@ fn measure(setup: &Setup, daemon: &mut Daemon, feeder: &mut Feeder) -> Result<Sa
         Policy::DefaultOnly => 1,
         Policy::AllToKernel | Policy::AllRibOnly => u64::from(setup.prefixes),
     };
-    let installs = setup.policy != Policy::AllRibOnly;
+    // One route (the default) needs no timing in the kernel; a million do.
+    let installs = setup.policy == Policy::AllToKernel;
     let kernel_before = procfs::fib_prefixes(pid)?;
 
     let load = procfs::load_average()?;
@@ -173,7 +177,9 @@ fn measure(setup: &Setup, daemon: &mut Daemon, feeder: &mut Feeder) -> Result<Sa
         .and_then(|s| s.parse().ok())
         .ok_or("bgp-feed's `fed` line has no write_secs")?;
 
+    let settle_start = cpu()?;
     sleep(SETTLE);
+    let after_cpu_percent = seconds(cpu()? - settle_start) / SETTLE.as_secs_f64() * 100.0;
     let after = procfs::memory(pid)?;
     let end = daemon.counts()?;
     if !end.established || end.accepted != accepts {
@@ -188,6 +194,7 @@ fn measure(setup: &Setup, daemon: &mut Daemon, feeder: &mut Feeder) -> Result<Sa
         accepted_secs: accepted_secs.unwrap_or_default(),
         kernel_secs,
         after,
+        after_cpu_percent,
         cpu_secs,
         feeder_write_secs,
         load,

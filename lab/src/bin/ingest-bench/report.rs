@@ -57,20 +57,27 @@ fn megabytes(s: Option<Spread>) -> String {
     }
 }
 
+fn percent(s: Option<Spread>) -> String {
+    match s {
+        Some(s) => format!("{:.0}", s.median),
+        None => "—".into(),
+    }
+}
+
 /// One row per speaker and policy: medians over the runs, with the range
 /// of the times in parentheses.
 pub fn markdown(series: &[Series]) -> String {
     let mut out = String::from(
         "| policy | speaker | runs | all received (s) | all accepted (s) | all in kernel (s) \
-         | CPU (s) | idle RSS (MB) | RSS after (MB) | peak RSS (MB) |\n\
-         | --- | --- | --: | --: | --: | --: | --: | --: | --: | --: |\n",
+         | CPU (s) | idle RSS (MB) | RSS after (MB) | peak RSS (MB) | CPU after (%) |\n\
+         | --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: |\n",
     );
     for s in series {
         let of = |f: fn(&Sample) -> f64| spread(s.samples.iter().map(f));
         let kernel = spread(s.samples.iter().filter_map(|x| x.kernel_secs));
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             policy_name(s.policy),
             s.kind.name(),
             s.samples.len(),
@@ -81,6 +88,7 @@ pub fn markdown(series: &[Series]) -> String {
             megabytes(of(|x| x.idle.rss_kb as f64)),
             megabytes(of(|x| x.after.rss_kb as f64)),
             megabytes(of(|x| x.after.hwm_kb as f64)),
+            percent(of(|x| x.after_cpu_percent)),
         );
     }
     out
@@ -93,7 +101,7 @@ pub fn line(s: &Sample) -> String {
         .map_or_else(|| "—".into(), |k| format!("{k:.2}s"));
     format!(
         "received {:.2}s accepted {:.2}s kernel {kernel} cpu {:.2}s | idle {:.1} MB ({:.1}% CPU) \
-         after {:.1} MB peak {:.1} MB | leaf write {:.2}s | load {:.2}",
+         after {:.1} MB peak {:.1} MB ({:.0}% CPU) | leaf write {:.2}s | load {:.2}",
         s.received_secs,
         s.accepted_secs,
         s.cpu_secs,
@@ -101,6 +109,7 @@ pub fn line(s: &Sample) -> String {
         s.idle_cpu_percent,
         s.after.rss_kb as f64 / 1024.0,
         s.after.hwm_kb as f64 / 1024.0,
+        s.after_cpu_percent,
         s.feeder_write_secs,
         s.load,
     )
@@ -139,6 +148,7 @@ mod tests {
                 rss_kb: 98304,
                 hwm_kb: 102400,
             },
+            after_cpu_percent: 0.4,
             cpu_secs: 0.45,
             feeder_write_secs: 0.1,
             load: 0.0,
@@ -151,7 +161,7 @@ mod tests {
         let row = table.lines().nth(2).unwrap();
         assert_eq!(
             row,
-            "| accept all, RIB only | BIRD | 2 | 0.40 | 0.50 | — | 0.45 | 5.0 | 96.0 | 100.0 |"
+            "| accept all, RIB only | BIRD | 2 | 0.40 | 0.50 | — | 0.45 | 5.0 | 96.0 | 100.0 | 0 |"
         );
     }
 }
