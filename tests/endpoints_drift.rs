@@ -9,7 +9,8 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use common::{
-    Containers, add_container, endpoint_add, endpoint_routes, eventually, isolation_table, ping, up,
+    Containers, add_container, endpoint_add, endpoint_routes, eventually, isolation_table, ping,
+    table_content, up,
 };
 use romana_lab::Lab;
 use serde_json::Value;
@@ -18,33 +19,9 @@ const HOST: &str = "host1";
 /// Three reconcile intervals.
 const REPAIRED_WITHIN: Duration = Duration::from_secs(6);
 
-/// The table's objects without what changes when the same table is
-/// loaded again (handles) or is not the table (nft's metainfo).
-fn shape(objects: &[Value]) -> Vec<Value> {
-    fn strip(value: &mut Value) {
-        match value {
-            Value::Object(map) => {
-                map.remove("handle");
-                map.values_mut().for_each(strip);
-            }
-            Value::Array(items) => items.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    objects
-        .iter()
-        .filter(|o| o.get("metainfo").is_none())
-        .cloned()
-        .map(|mut o| {
-            strip(&mut o);
-            o
-        })
-        .collect()
-}
-
 fn table_shape(lab: &Lab) -> Result<Vec<Value>, String> {
     match isolation_table(lab, HOST)? {
-        Some(objects) => Ok(shape(&objects)),
+        Some(objects) => Ok(table_content(&objects)),
         None => Err("no table inet romana".to_owned()),
     }
 }

@@ -697,3 +697,28 @@ pub fn rules_and_elements(objects: &[Value], set: &str) -> (usize, usize) {
         .sum();
     (rules, elements)
 }
+
+/// The table's objects without what changes when the same table is loaded
+/// again (handles) and without nft's own metainfo: equal when the table
+/// holds the same sets, chains and rules.
+pub fn table_content(objects: &[Value]) -> Vec<Value> {
+    fn strip(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                map.remove("handle");
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    objects
+        .iter()
+        .filter(|o| o.get("metainfo").is_none())
+        .cloned()
+        .map(|mut o| {
+            strip(&mut o);
+            o
+        })
+        .collect()
+}
