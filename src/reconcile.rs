@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use crate::config::Config;
-use crate::endpoint::{AddRequest, Endpoint, EndpointError, Store, Target, Wiring};
+use crate::endpoint::{self, AddRequest, Endpoint, EndpointError, Store, Wiring};
 use crate::isolation::{
     self, InterfaceName, IsolationEndpoint, IsolationInput, NftError, Ruleset, TableState,
 };
@@ -39,8 +39,13 @@ pub enum EndpointCommand {
 pub struct EndpointTask {
     store: Store,
     wiring: Wiring,
-    config: Arc<Config>,
+    isolation: Isolation,
     rib: mpsc::UnboundedSender<RibCommand>,
+}
+
+/// The isolation table as the endpoint task keeps it.
+struct Isolation {
+    config: Arc<Config>,
     /// The table as last applied, for the drift check.
     applied: Option<Ruleset>,
 }
@@ -55,9 +60,11 @@ impl EndpointTask {
         EndpointTask {
             store,
             wiring,
-            config,
+            isolation: Isolation {
+                config,
+                applied: None,
+            },
             rib,
-            applied: None,
         }
     }
 
@@ -122,96 +129,33 @@ impl EndpointTask {
 
     /// One result per request, in order.
     async fn add_all(&mut self, requests: &[AddRequest]) -> Vec<Result<Endpoint, String>> {
-        let mut results: Vec<Result<Endpoint, String>> =
-            requests.iter().map(|_| Err(String::new())).collect();
-        let targets = requests.iter().map(|r| r.target.clone()).collect();
-        let checks = match self.wiring.check_all(targets).await {
-            Ok(c) => c,
+        let EndpointTask {
+            store,
+            wiring,
+            isolation,
+            ..
+        } = self;
+        let added = endpoint::add_all(store, wiring, requests, async |store: &Store| {
+            isolation
+                .apply(store)
+                .await
+                .map_err(|e| EndpointError::Isolation(e.to_string()))
+        })
+        .await;
+        let added = match added {
+            Ok(added) => added,
             Err(e) => return requests.iter().map(|_| Err(e.to_string())).collect(),
         };
-        let mut checked = Vec::new();
-        let mut positions = Vec::new();
-        for (i, (request, check)) in requests.iter().zip(checks).enumerate() {
-            let named = match &request.target {
-                Target::Tap(name) => InterfaceName::new(name)
-                    .map(|_| ())
-                    .map_err(|e| format!("--iface {name}: {e}")),
-                Target::Netns(_) => Ok(()),
-            };
-            match check.map_err(|e| e.to_string()).and(named) {
-                Ok(()) => {
-                    checked.push(request.clone());
-                    positions.push(i);
-                }
-                Err(e) => results[i] = Err(e),
-            }
-        }
-        let allocated = match self.store.allocate_all(&checked) {
-            Ok(a) => a,
-            Err(e) => {
-                for &i in &positions {
-                    results[i] = Err(e.to_string());
-                }
-                return results;
-            }
-        };
-        let mut placed = Vec::new();
-        for (&i, allocation) in positions.iter().zip(allocated) {
-            match allocation {
-                Ok((endpoint, created)) => placed.push((i, endpoint, created)),
-                Err(e) => results[i] = Err(e.to_string()),
-            }
-        }
-        if placed.is_empty() {
-            return results;
-        }
-        // The table knows a new endpoint before its link comes up, so it is
-        // never unfiltered, not even for a moment.
-        if let Err(e) = self.apply_isolation().await {
-            let created: Vec<Endpoint> =
-                placed.iter().filter(|p| p.2).map(|p| p.1.clone()).collect();
-            self.give_back(&created).await;
-            for (i, _, _) in &placed {
-                results[*i] = Err(format!(
-                    "isolation table not applied, endpoint not added: {e}"
-                ));
-            }
-            return results;
-        }
-        let endpoints: Vec<Endpoint> = placed.iter().map(|p| p.1.clone()).collect();
-        let wired = match self.wiring.wire_all(endpoints).await {
-            Ok(w) => w,
-            Err(e) => {
-                let created: Vec<Endpoint> =
-                    placed.iter().filter(|p| p.2).map(|p| p.1.clone()).collect();
-                self.give_back(&created).await;
-                for (i, _, _) in &placed {
-                    results[*i] = Err(e.to_string());
-                }
-                return results;
-            }
-        };
         let mut routes = Vec::new();
-        let mut failed = Vec::new();
-        for ((i, endpoint, created), outcome) in placed.into_iter().zip(wired) {
-            match outcome
-                .map_err(|e| e.to_string())
-                .and_then(|ifindex| endpoint_route(endpoint.address, ifindex))
-            {
-                Ok(route) => {
-                    routes.push(route);
-                    debug!(endpoint = %endpoint.name, address = %endpoint.address, created, "endpoint wired");
-                    results[i] = Ok(endpoint);
-                }
-                Err(e) => {
-                    if created {
-                        failed.push(endpoint);
-                    }
-                    results[i] = Err(e);
-                }
-            }
-        }
-        self.give_back(&failed).await;
+        let results = added
+            .into_iter()
+            .map(|outcome| {
+                let added = outcome.map_err(|e| e.to_string())?;
+                routes.push(endpoint_route(added.endpoint.address, added.ifindex)?);
+                debug!(endpoint = %added.endpoint.name, address = %added.endpoint.address, created = added.created, "endpoint wired");
+                Ok(added.endpoint)
+            })
+            .collect();
         if let Err(e) = self.set_routes(routes).await {
             // The links are up and the state has them: the next reconcile
             // installs what is missing.
@@ -221,18 +165,17 @@ impl EndpointTask {
     }
 
     async fn delete(&mut self, name: &str) -> Result<bool, EndpointError> {
-        let Some(endpoint) = self.store.get(name).cloned() else {
+        let Some(address) = self.store.get(name).map(|e| e.address) else {
             return Ok(false);
         };
-        if let Err(e) = self.remove_routes(vec![host_route(endpoint.address)]).await {
+        if let Err(e) = self.remove_routes(vec![host_route(address)]).await {
             warn!(endpoint = %name, "removing its route: {e}");
         }
-        self.wiring.unwire(&endpoint).await?;
-        self.store.release(name)?;
-        if let Err(e) = self.apply_isolation().await {
+        endpoint::remove(&mut self.store, &self.wiring, name).await?;
+        if let Err(e) = self.isolation.apply(&self.store).await {
             warn!("isolation table after deleting {name}: {e}");
         }
-        info!(endpoint = %name, address = %endpoint.address, "endpoint deleted");
+        info!(endpoint = %name, %address, "endpoint deleted");
         Ok(true)
     }
 
@@ -248,26 +191,6 @@ impl EndpointTask {
             .zip(wired)
             .map(|(e, w)| (e, w.is_some()))
             .collect()
-    }
-
-    /// Undo new endpoints whose add failed: best effort, the reconciler
-    /// removes what remains.
-    async fn give_back(&mut self, endpoints: &[Endpoint]) {
-        if endpoints.is_empty() {
-            return;
-        }
-        for endpoint in endpoints {
-            if let Err(e) = self.wiring.unwire(endpoint).await {
-                warn!(endpoint = %endpoint.name, "after a failed add: {e}");
-            }
-        }
-        let names: Vec<&str> = endpoints.iter().map(|e| e.name.as_str()).collect();
-        if let Err(e) = self.store.release_all(&names) {
-            warn!("after a failed add, the addresses stay allocated: {e}");
-        }
-        if let Err(e) = self.apply_isolation().await {
-            warn!("isolation table after a failed add: {e}");
-        }
     }
 
     /// Make the kernel match the state: links, routes, the table.
@@ -286,10 +209,10 @@ impl EndpointTask {
             .filter(|(_, w)| w.is_none())
             .map(|(e, _)| e.clone())
             .collect();
-        if !missing.is_empty() || self.applied.is_none() {
-            if let Err(e) = self.apply_isolation().await {
-                warn!("reconcile: isolation table: {e}");
-            }
+        if (!missing.is_empty() || self.isolation.applied.is_none())
+            && let Err(e) = self.isolation.apply(&self.store).await
+        {
+            warn!("reconcile: isolation table: {e}");
         }
         let mut routes: Vec<Route> = Vec::new();
         for (endpoint, ifindex) in endpoints.iter().zip(&wired) {
@@ -337,7 +260,7 @@ impl EndpointTask {
             }
         }
         self.remove_stale_links(&endpoints).await;
-        self.check_isolation().await;
+        self.isolation.repair(&self.store).await;
     }
 
     async fn remove_stale_links(&mut self, endpoints: &[Endpoint]) {
@@ -357,60 +280,6 @@ impl EndpointTask {
                 warn!(link = %link.name, "reconcile: {e}");
             }
         }
-    }
-
-    async fn check_isolation(&mut self) {
-        let Some(ruleset) = self.applied.clone() else {
-            return;
-        };
-        let state = tokio::task::spawn_blocking(move || isolation::check(&ruleset)).await;
-        let repair = match state {
-            Ok(Ok(TableState::Current)) => false,
-            Ok(Ok(TableState::Missing)) => {
-                warn!("reconcile: isolation table missing; applying it again");
-                true
-            }
-            Ok(Ok(TableState::Changed(why))) => {
-                warn!("reconcile: isolation table changed ({why}); applying it again");
-                true
-            }
-            Ok(Err(e)) => {
-                warn!("reconcile: cannot read the isolation table: {e}");
-                false
-            }
-            Err(e) => {
-                warn!("reconcile: isolation check failed: {e}");
-                false
-            }
-        };
-        if repair && let Err(e) = self.apply_isolation().await {
-            warn!("reconcile: isolation table: {e}");
-        }
-    }
-
-    /// Replace the whole table from the state (never patched in place).
-    async fn apply_isolation(&mut self) -> Result<(), NftError> {
-        let members: Vec<IsolationEndpoint> = self
-            .store
-            .list()
-            .filter_map(|e| {
-                Some(IsolationEndpoint {
-                    address: e.address,
-                    interface: InterfaceName::new(&e.interface).ok()?,
-                })
-            })
-            .collect();
-        let ruleset = Ruleset::new(&IsolationInput::new(&self.config, &members));
-        let to_apply = ruleset.clone();
-        let applied = tokio::task::spawn_blocking(move || isolation::apply(&to_apply))
-            .await
-            .map_err(|e| NftError::Run {
-                doing: "apply the isolation table",
-                source: std::io::Error::other(e.to_string()),
-            })?;
-        applied?;
-        self.applied = Some(ruleset);
-        Ok(())
     }
 
     async fn set_routes(&self, routes: Vec<Route>) -> Result<(), String> {
@@ -447,4 +316,66 @@ fn host_route(address: Ipv4Addr) -> IpNet {
 
 fn endpoint_route(address: Ipv4Addr, ifindex: IfIndex) -> Result<Route, String> {
     Route::interface(host_route(address), ifindex).map_err(|e| e.to_string())
+}
+
+impl Isolation {
+    /// Apply the table again if it is missing or changed.
+    async fn repair(&mut self, store: &Store) {
+        let Some(ruleset) = self.applied.clone() else {
+            return;
+        };
+        let state = tokio::task::spawn_blocking(move || isolation::check(&ruleset)).await;
+        let repair = match state {
+            Ok(Ok(TableState::Current)) => false,
+            Ok(Ok(TableState::Missing)) => {
+                warn!("reconcile: isolation table missing; applying it again");
+                true
+            }
+            Ok(Ok(TableState::Changed(why))) => {
+                warn!("reconcile: isolation table changed ({why}); applying it again");
+                true
+            }
+            Ok(Err(e)) => {
+                warn!("reconcile: cannot read the isolation table: {e}");
+                false
+            }
+            Err(e) => {
+                warn!("reconcile: isolation check failed: {e}");
+                false
+            }
+        };
+        if repair && let Err(e) = self.apply(store).await {
+            warn!("reconcile: isolation table: {e}");
+        }
+    }
+
+    /// Replace the whole table from the state (never patched in place).
+    async fn apply(&mut self, store: &Store) -> Result<(), NftError> {
+        let members: Vec<IsolationEndpoint> = store
+            .list()
+            .filter_map(|e| match InterfaceName::new(&e.interface) {
+                Ok(interface) => Some(IsolationEndpoint {
+                    address: e.address,
+                    interface,
+                }),
+                // The store refuses such names; one could only come from a
+                // hand-edited state file.
+                Err(err) => {
+                    warn!(endpoint = %e.name, "left out of the isolation table: {err}");
+                    None
+                }
+            })
+            .collect();
+        let ruleset = Ruleset::new(&IsolationInput::new(&self.config, &members));
+        let to_apply = ruleset.clone();
+        let applied = tokio::task::spawn_blocking(move || isolation::apply(&to_apply))
+            .await
+            .map_err(|e| NftError::Run {
+                doing: "apply the isolation table",
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        applied?;
+        self.applied = Some(ruleset);
+        Ok(())
+    }
 }

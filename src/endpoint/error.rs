@@ -112,6 +112,9 @@ pub enum EndpointError {
     },
     /// The wiring thread is gone; only a restart brings it back.
     WiringStopped,
+    /// The isolation table could not take the new endpoints, so they were
+    /// not wired: an endpoint is never up unfiltered.
+    Isolation(String),
 }
 
 impl fmt::Display for EndpointError {
@@ -250,6 +253,10 @@ impl fmt::Display for EndpointError {
             ),
             Self::WiringStopped => f.write_str(
                 "the endpoint wiring thread has stopped; restart romana-bgp (its log says why)",
+            ),
+            Self::Isolation(reason) => write!(
+                f,
+                "the isolation table was not replaced, so the endpoint was not added: {reason}"
             ),
         }
     }

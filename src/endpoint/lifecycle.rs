@@ -31,31 +31,25 @@ pub async fn add(
     wiring: &Wiring,
     request: &AddRequest,
 ) -> Result<Added, EndpointError> {
-    wiring.check(&request.target).await?;
-    let (endpoint, created) = store.allocate(request)?;
-    match wiring.wire(&endpoint).await {
-        Ok(ifindex) => Ok(Added {
-            endpoint,
-            ifindex,
-            created,
-        }),
-        Err(e) => {
-            if created {
-                give_back(store, wiring, std::slice::from_ref(&endpoint)).await;
-            }
-            Err(e)
-        }
-    }
+    let mut results = add_all(store, wiring, std::slice::from_ref(request), async |_| {
+        Ok(())
+    })
+    .await?;
+    results.pop().unwrap_or(Err(EndpointError::WiringStopped))
 }
 
 /// [`add`] for many requests: one write to disk for all of them, taps
-/// wired in as few requests as fit. One result per request, in order; the
-/// outer error (a failed write, a stopped wiring thread) means no endpoint
-/// of the batch was added.
+/// wired in as few requests as fit. `before_wiring` runs once the new
+/// endpoints are persisted and before any link comes up (the daemon puts
+/// them in its isolation table there); if it fails, nothing is wired. One
+/// result per request, in order; the outer error (a failed write, a stopped
+/// wiring thread, a failed `before_wiring`) means no endpoint of the batch
+/// was added.
 pub async fn add_all(
     store: &mut Store,
     wiring: &Wiring,
     requests: &[AddRequest],
+    before_wiring: impl AsyncFnOnce(&Store) -> Result<(), EndpointError>,
 ) -> Result<Vec<Result<Added, EndpointError>>, EndpointError> {
     let targets = requests.iter().map(|r| r.target.clone()).collect();
     let checks = wiring.check_all(targets).await?;
@@ -85,7 +79,16 @@ pub async fn add_all(
         }
     }
     let endpoints: Vec<Endpoint> = to_wire.iter().map(|(e, _)| e.clone()).collect();
-    let wired = match wiring.wire_all(endpoints).await {
+    let prepared = if to_wire.is_empty() {
+        Ok(())
+    } else {
+        before_wiring(store).await
+    };
+    let wired = match prepared {
+        Ok(()) => wiring.wire_all(endpoints).await,
+        Err(e) => Err(e),
+    };
+    let wired = match wired {
         Ok(wired) => wired,
         Err(e) => {
             let created: Vec<Endpoint> = to_wire

@@ -28,6 +28,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::isolation::InterfaceName;
+
 pub use error::EndpointError;
 pub use lifecycle::{Added, add, add_all, remove};
 pub use store::Store;
@@ -167,20 +169,14 @@ fn check_name(name: &str) -> Result<(), EndpointError> {
     Ok(())
 }
 
-/// The kernel's rule for interface names (`dev_valid_name`): 1 to 15
-/// octets, not "." or "..", no '/', ':' or whitespace.
+/// A tap name must be one the isolation table can hold (a subset of the
+/// kernel's `dev_valid_name`): an endpoint the table cannot name would be
+/// wired unfiltered.
 fn check_interface(name: &str) -> Result<(), EndpointError> {
-    let valid = !name.is_empty()
-        && name.len() <= 15
-        && name != "."
-        && name != ".."
-        && !name
-            .bytes()
-            .any(|b| b == b'/' || b == b':' || b == 0 || b.is_ascii_whitespace());
-    if !valid {
+    if InterfaceName::new(name).is_err() {
         return Err(EndpointError::InvalidInterface {
             interface: name.into(),
-            reason: "an interface name has 1 to 15 characters, without '/', ':' or spaces".into(),
+            reason: "an interface name has 1 to 15 letters, digits, '-', '_' or '.'".into(),
         });
     }
     if is_veth_name(name) {

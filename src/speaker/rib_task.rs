@@ -246,10 +246,10 @@ impl<T: RouteTable> RibTask<T> {
                 Err(e) => warn!(%prefix, error = %e, "route not installable"),
             }
         }
-        if !remove.is_empty() {
-            if let Err(e) = self.routes.remove_many(remove).await {
-                warn!(error = %e, "removing learned routes");
-            }
+        if !remove.is_empty()
+            && let Err(e) = self.routes.remove_many(remove).await
+        {
+            warn!(error = %e, "removing learned routes");
         }
         let prefixes: Vec<IpNet> = set.iter().map(Route::prefix).collect();
         let failed: HashSet<IpNet> = match self.routes.set_many(set).await {
