@@ -82,6 +82,9 @@ const SEGMENTS: [(&str, &str); 4] = [
     ("red", "db"),
 ];
 
+/// A probe slower than this waited for something.
+const STALL: Duration = Duration::from_millis(20);
+
 /// How long the daemon's idle CPU use is watched.
 const IDLE: Duration = Duration::from_secs(10);
 
@@ -451,6 +454,49 @@ fn nft_apply(scene: &Scene, config: &Config, endpoints: usize) -> Result<Duratio
     Ok(runs[runs.len() / 2])
 }
 
+/// How long the daemon's endpoint task keeps requests waiting while it
+/// reconciles: a delete of a name that does not exist is answered by that
+/// task at once, so its round trip, asked again and again for `over`, is
+/// the wait. Returns the line to report.
+fn reconcile_stall(socket: &Path, over: Duration) -> Result<String, String> {
+    let mut client = Client::connect(socket).map_err(|e| e.to_string())?;
+    let mut probes = Vec::new();
+    let mut stalls: Vec<(Instant, Duration)> = Vec::new();
+    let end = Instant::now() + over;
+    while Instant::now() < end {
+        let start = Instant::now();
+        client
+            .endpoint_del("endpoint-bench-probe")
+            .map_err(|e| e.to_string())?;
+        let took = start.elapsed();
+        probes.push(took);
+        if took > STALL {
+            stalls.push((start, took));
+        }
+    }
+    probes.sort();
+    let mut longest: Vec<Duration> = stalls.iter().map(|s| s.1).collect();
+    longest.sort();
+    let spacing: Vec<f64> = stalls
+        .windows(2)
+        .map(|w| (w[1].0 - w[0].0).as_secs_f64())
+        .collect();
+    Ok(format!(
+        "a request the endpoint task answers at once: p50 {}, max {}; {} waits over {} ms \
+         (longest {}), {} s apart on average\n",
+        ms(percentile(&probes, 50)),
+        ms(probes.last().copied().unwrap_or_default()),
+        stalls.len(),
+        STALL.as_millis(),
+        ms(longest.last().copied().unwrap_or_default()),
+        if spacing.is_empty() {
+            "-".to_owned()
+        } else {
+            format!("{:.2}", spacing.iter().sum::<f64>() / spacing.len() as f64)
+        }
+    ))
+}
+
 /// `ip netns exec SCRATCH true`: what entering the scratch namespace
 /// adds to the `nft -f` figures; the median of 11.
 fn netns_exec(scene: &Scene) -> Result<Duration, String> {
@@ -620,8 +666,9 @@ fn run(args: &Args) -> Result<(), String> {
     let socket = scene.socket();
     let daemon = scene.daemon.as_ref().map_or(0, Child::id);
     line(format!(
-        "romana-bgp with no endpoints and {taps} taps on the host: {}\n",
-        idle_cpu(daemon, IDLE)
+        "romana-bgp with no endpoints and {taps} taps on the host: {}\n  {}",
+        idle_cpu(daemon, IDLE),
+        reconcile_stall(&socket, IDLE)?
     ));
     let tap = |i: usize| (format!("vm{i}"), Target::Tap(format!("vm{i}")));
     let vm_singles: Vec<_> = (args.vms..args.vms + singles).map(tap).collect();
@@ -705,6 +752,7 @@ fn run(args: &Args) -> Result<(), String> {
         cpu(daemon).unwrap_or_default().as_secs_f64(),
         idle_cpu(daemon, IDLE)
     ));
+    line(format!("  {}", reconcile_stall(&socket, IDLE)?));
 
     line("\nwhere one add's time goes (medians):\n".to_owned());
     for size in [1, 1000, total] {
