@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use ipnet::{IpNet, Ipv4Net};
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::config::Config;
@@ -41,6 +42,8 @@ pub struct EndpointTask {
     wiring: Wiring,
     isolation: Isolation,
     rib: mpsc::UnboundedSender<RibCommand>,
+    /// When the kernel's routes are compared next.
+    routes_due: Instant,
 }
 
 /// The isolation table as the endpoint task keeps it.
@@ -65,6 +68,7 @@ impl EndpointTask {
                 applied: None,
             },
             rib,
+            routes_due: Instant::now(),
         }
     }
 
@@ -245,6 +249,19 @@ impl EndpointTask {
         if let Err(e) = self.set_routes(routes).await {
             warn!("reconcile: endpoint routes: {e}");
         }
+        if Instant::now() >= self.routes_due {
+            self.reconcile_routes().await;
+        }
+        self.remove_stale_links(&endpoints).await;
+        self.isolation.repair(&self.store).await;
+    }
+
+    /// Compare every route of the daemon with the kernel's. That costs in
+    /// proportion to the table: with a leaked full table accepted it takes
+    /// seconds, so the next one waits twenty times as long as this one
+    /// took, and the daemon stays idle between them.
+    async fn reconcile_routes(&mut self) {
+        let started = Instant::now();
         let (tx, rx) = oneshot::channel();
         if self.rib.send(RibCommand::Reconcile(tx)).is_ok() {
             match rx.await {
@@ -259,8 +276,7 @@ impl EndpointTask {
                 Err(_) => {}
             }
         }
-        self.remove_stale_links(&endpoints).await;
-        self.isolation.repair(&self.store).await;
+        self.routes_due = Instant::now() + RECONCILE_EVERY.max(started.elapsed() * 20);
     }
 
     async fn remove_stale_links(&mut self, endpoints: &[Endpoint]) {
