@@ -466,13 +466,14 @@ fn proxy_arp(lab: &Lab, interface: &str) -> Result<bool, String> {
     Ok(value.trim() == "1")
 }
 
-/// The one moment of a container's wiring a crash can stop in without the
-/// host side showing it: the veth made, its host end up with proxy ARP,
-/// and eth0 in the container not configured yet (down, no address, no
-/// routes). The test makes that state exactly, by killing the daemon after
-/// an add and undoing eth0's configuration while it is away (a real kill
-/// lands in that moment too rarely to test); once started again, the
-/// daemon must configure eth0 and only then call the endpoint wired.
+/// A container whose host end is up with proxy ARP but whose eth0 was
+/// never configured (down, no address, no routes): what a crash between
+/// the two steps left when the host end came up first (before 093ca64),
+/// and what any half-done wiring of the container side looks like from the
+/// host. The test makes that state exactly, by killing the daemon after an
+/// add and undoing eth0's configuration while it is away (a real kill lands
+/// in such a moment too rarely to test); once started again, the daemon
+/// must configure eth0, and not count the endpoint as wired before.
 #[test]
 fn a_container_a_crash_left_unconfigured_is_wired_at_restart() {
     let mut lab = up("two-hosts", "eunconf");
