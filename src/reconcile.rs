@@ -78,11 +78,11 @@ impl EndpointTask {
             Ok(false) => {}
             Err(e) => warn!("cannot turn on IPv4 forwarding: {e}"),
         }
-        self.reconcile().await;
-        let mut tick = tokio::time::interval(RECONCILE_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut next_reconcile = self.timed_reconcile().await;
         loop {
             tokio::select! {
+                // Requests waiting go before a reconcile that is due.
+                biased;
                 cmd = rx.recv() => {
                     let Some(cmd) = cmd else { break };
                     let mut adds = Vec::new();
@@ -100,9 +100,20 @@ impl EndpointTask {
                     }
                     self.add_batch(adds).await;
                 }
-                _ = tick.tick() => self.reconcile().await,
+                _ = tokio::time::sleep_until(next_reconcile) => {
+                    next_reconcile = self.timed_reconcile().await;
+                }
             }
         }
+    }
+
+    /// Reconcile, and say when the next one is due: every
+    /// [`RECONCILE_EVERY`], or ten times as long as this one took, so that
+    /// a host with thousands of endpoints is not kept busy comparing.
+    async fn timed_reconcile(&mut self) -> Instant {
+        let started = Instant::now();
+        self.reconcile().await;
+        Instant::now() + RECONCILE_EVERY.max(started.elapsed() * 10)
     }
 
     async fn other(&mut self, cmd: EndpointCommand) {
