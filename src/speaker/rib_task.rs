@@ -18,9 +18,6 @@ use crate::kernel::{
     Sweep, WantedRoutes,
 };
 
-/// Route changes gathered before they are written to the kernel.
-const KERNEL_BATCH: usize = 16 * 1024;
-
 #[derive(Debug)]
 pub enum RibCommand {
     /// What one UPDATE changed for a neighbor, after its import policy.
@@ -97,13 +94,9 @@ impl<T: RouteTable> RibTask<T> {
         while let Some(cmd) = rx.recv().await {
             let mut touched = Vec::new();
             let mut next = Some(cmd);
-            // Take what is already queued before writing to the kernel, so
-            // a burst of UPDATEs costs one batch, not one write each; but
-            // no more than a batch, so a leaked full table is written as it
-            // comes instead of copied whole into one request.
-            while pending.len() < KERNEL_BATCH
-                && let Some(cmd) = next.take().or_else(|| rx.try_recv().ok())
-            {
+            // Take everything already queued before writing to the kernel,
+            // so a burst of UPDATEs costs one batch, not one write each.
+            while let Some(cmd) = next.take().or_else(|| rx.try_recv().ok()) {
                 self.handle(cmd, &mut pending, &mut touched).await;
             }
             self.report_counts(&touched);
