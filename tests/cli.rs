@@ -373,33 +373,8 @@ fn help_tells_the_commands_the_default_socket_and_the_exit_codes() {
     );
 }
 
-const SPEC_CONFIG: &str = r#"
-[host]
-asn = 65001
-router_id = "192.168.10.2"
-index = 1
-
-[plan]
-cidr = "10.0.0.0/8"
-host_bits = 8
-tenant_bits = 4
-segment_bits = 4
-
-[[tenant]]
-name = "blue"
-id = 1
-segments = [ { name = "web", id = 1 }, { name = "db", id = 2 } ]
-
-[[neighbor]]
-address = "192.168.10.1"
-remote_as = 65000
-
-[api]
-socket = "/run/romana-bgp/romana-bgp.sock"
-
-[state]
-dir = "/var/lib/romana-bgp"
-"#;
+/// The configuration of SPEC §3.
+const SPEC_CONFIG: &str = include_str!("data/config/spec-example.toml");
 
 #[test]
 fn run_check_validates_the_config_without_starting() {
