@@ -11,8 +11,10 @@ fi
 scripts/install-deps.sh
 cargo build --workspace --all-targets
 if cargo nextest --version >/dev/null 2>&1; then
+    # nextest does not run doc tests; they go first so that its summary
+    # is the last word.
+    cargo test --workspace --doc
     cargo nextest run --workspace --no-fail-fast "$@"
 else
     cargo test --workspace --no-fail-fast "$@"
 fi
-cargo test --workspace --doc
