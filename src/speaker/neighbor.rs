@@ -5,7 +5,7 @@ use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bgp::fsm::{Action, Event, Loser, Negotiated, Origin, PeerConfig, State, collision_loser};
 use bgp::wire::message::{decode_message, encode_message};
@@ -23,6 +23,7 @@ use super::rib_task::RibCommand;
 use super::status::{NeighborStatus, record};
 use super::transport::{self, SocketSecurity};
 use crate::api::protocol::{EventKind, SessionEvent};
+use crate::api::time::now_ms;
 use crate::policy::ImportPolicy;
 
 /// Everything a neighbor task needs to know from the configuration.
@@ -491,12 +492,9 @@ impl Neighbor {
     }
 
     fn event(&self, kind: EventKind) {
-        let at_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
         // No subscriber is normal: nobody follows.
         let _ = self.ch.events.send(SessionEvent {
-            at_ms,
+            at_ms: now_ms(),
             neighbor: self.spec.address,
             kind,
         });

@@ -4,7 +4,6 @@
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use ipnet::IpNet;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -13,6 +12,7 @@ use tracing::{debug, warn};
 use super::neighbor::NeighborCommand;
 use super::rib::{KernelChange, NeighborIdx, Path, PathAttrs, Rib};
 use crate::api::protocol::{EventKind, RouteEntry, SessionEvent};
+use crate::api::time::now_ms;
 use crate::kernel::{
     ApplyFailed, DumpError, IfIndex, NextHop, OwnedRoutes, ReconcileReport, Route, RouteTable,
     Sweep, WantedRoutes,
@@ -216,11 +216,8 @@ impl<T: RouteTable> RibTask<T> {
             if count > u64::from(slot.max_prefixes) && before <= u64::from(slot.max_prefixes) {
                 let _ = slot.commands.try_send(NeighborCommand::MaxPrefixesReached);
             }
-            let at_ms = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64);
             let _ = self.events.send(SessionEvent {
-                at_ms,
+                at_ms: now_ms(),
                 neighbor: slot.address,
                 kind: EventKind::PrefixesAccepted { count },
             });

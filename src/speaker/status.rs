@@ -2,11 +2,12 @@
 //! it keeps current in a `watch` channel, so `show` never waits on a session.
 
 use std::net::IpAddr;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use bgp::wire::Notification;
 
 use crate::api::protocol::{NeighborDetail, NeighborSummary, NotificationRecord};
+use crate::api::time::now_ms;
 
 #[derive(Clone, Debug)]
 pub struct NeighborStatus {
@@ -113,8 +114,6 @@ pub fn record(n: &Notification) -> NotificationRecord {
         subcode: n.subcode,
         name: n.name(),
         communication: n.shutdown_communication().map(str::to_string),
-        at: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
+        at: now_ms() / 1000,
     }
 }
