@@ -30,7 +30,7 @@ use crate::api::server::{self, ApiError, Backend};
 use crate::config::{self, Config};
 use crate::endpoint::{AddRequest, Attachment, Endpoint, Store, Target, Wiring, netns_path};
 use crate::kernel::{self, Netlink, OwnedRoutes, Route, Sweep, WantedRoutes};
-use crate::reconcile::{EndpointCommand, EndpointTask};
+use crate::reconcile::{EndpointCommand, EndpointTask, endpoint_route};
 use crate::speaker::neighbor::{Neighbor, NeighborChannels, NeighborCommand, NeighborSpec};
 use crate::speaker::rib::NeighborIdx;
 use crate::speaker::rib_task::{NeighborSlot, RibCommand, RibTask};
@@ -141,7 +141,7 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         .map_err(|e| DaemonError::Endpoints(e.to_string()))?;
     for (endpoint, ifindex) in endpoints.iter().zip(wired) {
         if let Some(ifindex) = ifindex
-            && let Ok(route) = Route::interface(IpNet::V4(endpoint.address.into()), ifindex)
+            && let Ok(route) = endpoint_route(endpoint.address, ifindex)
         {
             wanted.insert(route);
         }

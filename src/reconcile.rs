@@ -24,7 +24,7 @@ use crate::endpoint::{self, AddRequest, Endpoint, EndpointError, Store, Wiring};
 use crate::isolation::{
     self, InterfaceName, IsolationEndpoint, IsolationInput, NftError, Ruleset, TableState,
 };
-use crate::kernel::{IfIndex, Route};
+use crate::kernel::{ApplyFailed, IfIndex, Route};
 use crate::speaker::rib_task::RibCommand;
 
 /// How often the kernel is compared with the state when nothing changes.
@@ -313,26 +313,28 @@ impl EndpointTask {
         if routes.is_empty() {
             return Ok(());
         }
-        let (reply, answer) = oneshot::channel();
-        self.rib
-            .send(RibCommand::SetLocal { routes, reply })
-            .map_err(|_| "the route task has stopped".to_string())?;
-        match answer.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err("the route task has stopped".to_string()),
-        }
+        self.ask_rib(|reply| RibCommand::SetLocal { routes, reply })
+            .await
     }
 
     async fn remove_routes(&self, prefixes: Vec<IpNet>) -> Result<(), String> {
+        self.ask_rib(|reply| RibCommand::RemoveLocal { prefixes, reply })
+            .await
+    }
+
+    /// One route batch for the RIB task, and its answer.
+    async fn ask_rib(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<(), ApplyFailed>>) -> RibCommand,
+    ) -> Result<(), String> {
+        const STOPPED: &str = "the route task has stopped";
         let (reply, answer) = oneshot::channel();
         self.rib
-            .send(RibCommand::RemoveLocal { prefixes, reply })
-            .map_err(|_| "the route task has stopped".to_string())?;
+            .send(command(reply))
+            .map_err(|_| STOPPED.to_string())?;
         match answer.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err("the route task has stopped".to_string()),
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(_) => Err(STOPPED.to_string()),
         }
     }
 }
@@ -341,7 +343,8 @@ fn host_route(address: Ipv4Addr) -> IpNet {
     IpNet::V4(Ipv4Net::from(address))
 }
 
-fn endpoint_route(address: Ipv4Addr, ifindex: IfIndex) -> Result<Route, String> {
+/// The /32 that routes an endpoint's address to its host-side interface.
+pub fn endpoint_route(address: Ipv4Addr, ifindex: IfIndex) -> Result<Route, String> {
     Route::interface(host_route(address), ifindex).map_err(|e| e.to_string())
 }
 
