@@ -181,6 +181,36 @@ bird_established() { # N SIDE PROTOCOL
     birdc_in "$1" "$2" show protocols "$3" | grep -q Established
 }
 
+gobgp_config() { # LOCAL_AS NEIGHBOR PEER_AS: one peer, IPv4 and IPv6, GR on
+    cat <<EOF
+[global.config]
+  as = $1
+  router-id = "$gobgp"
+  local-address-list = ["$gobgp"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "$2"
+    peer-as = $3
+  [neighbors.timers.config]
+    hold-time = 9
+    keepalive-interval = 3
+    connect-retry = 1
+  [neighbors.graceful-restart.config]
+    enabled = true
+    restart-time = 120
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+    [neighbors.afi-safis.mp-graceful-restart.config]
+      enabled = true
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-unicast"
+    [neighbors.afi-safis.mp-graceful-restart.config]
+      enabled = true
+EOF
+}
+
 gobgp_start() { # N SIDE, config on stdin
     local n=$1 side=$2 dir=$WORK/$1-$2-gobgp
     mkdir -p "$dir"
@@ -328,33 +358,7 @@ route-map TAG permit 10
  set community 64512:100 64512:101
  set large-community 4200000001:0:7
 EOF
-    gobgp_start $n b <<EOF
-[global.config]
-  as = 65003
-  router-id = "$gobgp"
-  local-address-list = ["$gobgp"]
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "$frr"
-    peer-as = 4200000001
-  [neighbors.timers.config]
-    hold-time = 9
-    keepalive-interval = 3
-    connect-retry = 1
-  [neighbors.graceful-restart.config]
-    enabled = true
-    restart-time = 120
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-    [neighbors.afi-safis.mp-graceful-restart.config]
-      enabled = true
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-unicast"
-    [neighbors.afi-safis.mp-graceful-restart.config]
-      enabled = true
-EOF
+    gobgp_start $n b < <(gobgp_config 65003 "$frr" 4200000001)
     gobgp_in $n b global rib add -a ipv4 203.0.113.0/24 origin igp med 10 \
         community 65003:1,65003:2 large-community 65003:1:1
     gobgp_in $n b global rib add -a ipv6 2001:db8:30::/48 nexthop fd99::2:2 \
@@ -419,33 +423,7 @@ protocol bgp gobgp {
   ipv6 { import all; export filter tag_out; next hop address fd99::3:1; };
 }
 EOF
-    gobgp_start $n b <<EOF
-[global.config]
-  as = 65010
-  router-id = "$gobgp"
-  local-address-list = ["$gobgp"]
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "$bird"
-    peer-as = 65010
-  [neighbors.timers.config]
-    hold-time = 9
-    keepalive-interval = 3
-    connect-retry = 1
-  [neighbors.graceful-restart.config]
-    enabled = true
-    restart-time = 120
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-    [neighbors.afi-safis.mp-graceful-restart.config]
-      enabled = true
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-unicast"
-    [neighbors.afi-safis.mp-graceful-restart.config]
-      enabled = true
-EOF
+    gobgp_start $n b < <(gobgp_config 65010 "$bird" 65010)
     gobgp_in $n b global rib add -a ipv4 198.51.100.0/24 nexthop $gobgp \
         local-pref 300 med 5 community 65010:7
     gobgp_in $n b global rib add -a ipv6 2001:db8:40::/48 nexthop fd99::3:2 \
