@@ -185,6 +185,8 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         let (cmd_tx, cmd_rx) = mpsc::channel(8);
         let (in_tx, in_rx) = mpsc::channel(2);
         let accepted = Arc::new(AtomicU64::new(0));
+        // No limit configured: none that a table could reach.
+        let max_prefixes = n.max_prefixes.map_or(u32::MAX, |m| m.get());
         listeners.entry(n.port).or_default().push(Registration {
             peer: n.address,
             security: security.clone(),
@@ -192,7 +194,7 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         });
         slots.push(NeighborSlot {
             address: n.address,
-            max_prefixes: n.max_prefixes.map_or(u32::MAX, |m| m.get()),
+            max_prefixes,
             commands: cmd_tx.clone(),
             accepted: accepted.clone(),
         });
@@ -206,7 +208,7 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
             security,
             session: peer_config(&config, n),
             import: n.import.clone(),
-            max_prefixes: n.max_prefixes.map_or(u32::MAX, |m| m.get()),
+            max_prefixes,
             aggregates: aggregates.clone(),
         };
         let neighbor = Neighbor::new(
