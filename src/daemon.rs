@@ -29,11 +29,11 @@ use crate::api::protocol::{
 use crate::api::server::{self, ApiError, Backend};
 use crate::config::{self, Config};
 use crate::endpoint::{AddRequest, Attachment, Endpoint, Store, Target, Wiring, netns_path};
-use crate::kernel::{self, Netlink, OwnedRoutes, Route, Sweep, WantedRoutes};
+use crate::kernel::{self, Netlink, OwnedRoutes, Route, Sweep, WantedRoutes, learned};
 use crate::reconcile::{EndpointCommand, EndpointTask, endpoint_route};
 use crate::speaker::neighbor::{Neighbor, NeighborChannels, NeighborCommand, NeighborSpec};
 use crate::speaker::rib::NeighborIdx;
-use crate::speaker::rib_task::{NeighborSlot, RibCommand, RibTask};
+use crate::speaker::rib_task::{NeighborSlot, RibCommand, RibTask, UPDATE_QUEUE};
 use crate::speaker::status::NeighborStatus;
 use crate::speaker::transport::{Listener, Registration, SocketSecurity};
 
@@ -146,6 +146,22 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
             wanted.insert(route);
         }
     }
+    // Learned routes of a previous run, however it ended, go: the sessions
+    // bring them again.
+    match learned::sweep(&netlink).await {
+        Ok(report) => {
+            for e in &report.errors {
+                warn!("kernel: {e}");
+            }
+            if report.deleted > 0 {
+                info!(
+                    removed = report.deleted,
+                    "learned routes of a previous run removed"
+                );
+            }
+        }
+        Err(e) => return Err(DaemonError::Kernel(e.to_string())),
+    }
     let (routes, report) = OwnedRoutes::start(netlink.clone(), &wanted, Sweep::RemoveStale)
         .await
         .map_err(|e| DaemonError::Kernel(e.to_string()))?;
@@ -160,7 +176,10 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
     );
 
     let (events, _) = broadcast::channel(EVENT_BUFFER);
+    // The host's requests and the control API's; neighbors' UPDATEs go on a
+    // bounded queue of their own, which holds a fast peer back in TCP.
     let (rib_tx, rib_rx) = mpsc::unbounded_channel();
+    let (update_tx, update_rx) = mpsc::channel(UPDATE_QUEUE);
     let mut slots = Vec::new();
     let mut statuses = Vec::new();
     let mut commands = Vec::new();
@@ -216,7 +235,7 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
             NeighborChannels {
                 status: status_tx,
                 events: events.clone(),
-                rib: rib_tx.clone(),
+                rib: update_tx.clone(),
                 incoming: in_rx,
                 commands: cmd_rx,
             },
@@ -231,7 +250,10 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         tokio::spawn(listener.run());
     }
 
-    let rib = tokio::spawn(RibTask::new(routes, wanted, slots, events.clone()).run(rib_rx));
+    // Only the neighbors hold the update queue: it closes when they end.
+    drop(update_tx);
+    let rib =
+        tokio::spawn(RibTask::new(routes, wanted, slots, events.clone()).run(rib_rx, update_rx));
     let (endpoint_tx, endpoint_rx) = mpsc::channel(ENDPOINT_QUEUE);
     let endpoint_task = tokio::spawn(
         EndpointTask::new(store, wiring, Arc::new(config.clone()), rib_tx.clone())
@@ -290,7 +312,7 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
     if let Err(e) = endpoint_task.await {
         error!("endpoint task failed: {e}");
     }
-    let (mut routes, local) = match rib.await {
+    let routes = match rib.await {
         Ok(r) => r,
         Err(e) => {
             error!("RIB task failed: {e}");
@@ -301,8 +323,13 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
     // (gateway address, aggregate, endpoints' routes, links and isolation
     // table) stays, so endpoints keep talking until the next start takes
     // it over.
-    match routes.reconcile(&local, Sweep::RemoveStale).await {
-        Ok(report) => info!(removed = report.deleted, "learned routes removed"),
+    match learned::sweep(routes.table()).await {
+        Ok(report) => {
+            for e in &report.errors {
+                warn!("removing learned routes: {e}");
+            }
+            info!(removed = report.deleted, "learned routes removed");
+        }
         Err(e) => warn!("removing learned routes: {e}"),
     }
     info!("stopped");

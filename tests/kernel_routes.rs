@@ -11,8 +11,9 @@ use std::time::Instant;
 
 use ipnet::IpNet;
 use romana_bgp::kernel::{
-    AddressChange, Errno, Failure, IfIndex, LinkError, Netlink, NextHop, OwnedRoutes, Route,
-    RouteChange, RouteFailure, RouteKey, RouteTable, Sweep, WantedRoutes,
+    AddressChange, Errno, Failure, IfIndex, LinkError, Netlink, NextHop, OwnedRoutes,
+    RTPROT_ROMANA, RTPROT_ROMANA_LEARNED, Route, RouteChange, RouteFailure, RouteKey, RouteTable,
+    Sweep, WantedRoutes, learned,
 };
 
 /// A network namespace that exists as long as this value, also when the
@@ -284,7 +285,10 @@ fn route_of_another_protocol_is_left_alone() {
         // matches the protocol tag.
         let results = owned
             .table()
-            .apply(&[RouteChange::Delete(RouteKey::owned(net("10.7.0.0/16")))])
+            .apply(
+                RTPROT_ROMANA,
+                &[RouteChange::Delete(RouteKey::owned(net("10.7.0.0/16")))],
+            )
             .await;
         assert_eq!(results, vec![Ok(())]);
         owned
@@ -464,6 +468,48 @@ fn startup_sweep_removes_stale_routes_and_keeps_foreign_ones() {
         assert_eq!(kept.matches("nexthop via").count(), 2, "{kept}");
         let foreign = ip.ip("route show 10.22.0.0/16");
         assert!(foreign.contains("proto static"), "{foreign}");
+    });
+}
+
+#[test]
+fn learned_routes_have_their_own_tag_dump_and_sweep() {
+    let ns = Netns::new("learned");
+    // Left by a killed daemon: a learned route and a host route.
+    ns.ip("route add 10.30.0.0/16 via 192.0.2.2 proto 202");
+    ns.ip("-6 route add 2001:db8:cc::/48 via 2001:db8:1::2 proto 202");
+    ns.ip("route add 10.31.0.0/16 via 192.0.2.2 proto 201");
+    ns.ip("route add 10.32.0.0/16 via 192.0.2.2 proto static");
+    let ip = ns.handle();
+    ns.run(move |netlink| async move {
+        // The kernel filters the dump: only the learned routes come.
+        let dumped = netlink
+            .dump(Some(RTPROT_ROMANA_LEARNED))
+            .await
+            .expect("dump");
+        let mut prefixes: Vec<String> = dumped.iter().map(|r| r.key.prefix.to_string()).collect();
+        prefixes.sort();
+        assert_eq!(prefixes, ["10.30.0.0/16", "2001:db8:cc::/48"]);
+        let host = netlink.dump(Some(RTPROT_ROMANA)).await.expect("dump");
+        assert_eq!(host.len(), 1, "{host:?}");
+
+        // A learned add over another's route fails and leaves it.
+        let results = learned::apply(
+            &netlink,
+            &[
+                RouteChange::Add(via("10.32.0.0/16", &["198.51.100.2"])),
+                RouteChange::Add(via("10.33.0.0/16", &["198.51.100.2"])),
+            ],
+        )
+        .await;
+        assert!(results[0].is_err(), "{results:?}");
+        assert_eq!(results[1], Ok(()));
+
+        let report = learned::sweep(&netlink).await.expect("dump");
+        assert_eq!((report.deleted, report.errors.len()), (3, 0));
+        assert_eq!(ip.ip("route show proto 202"), "");
+        assert_eq!(ip.ip("-6 route show proto 202"), "");
+        assert!(ip.ip("route show 10.31.0.0/16").contains("proto 201"));
+        assert!(ip.ip("route show 10.32.0.0/16").contains("proto static"));
     });
 }
 

@@ -9,7 +9,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{
-    PROTO, SESSION_UP, default_route, established, eventually, frr_routes, gateways, neighbor, up,
+    LEARNED_PROTO, SESSION_UP, default_route, established, eventually, frr_routes, gateways,
+    neighbor, up,
 };
 use romana_lab::{Lab, wait_until};
 
@@ -34,7 +35,7 @@ fn alive(pid: u32) -> bool {
 /// The host's default route via the leaf, installed by romana-bgp.
 fn has_default_via_leaf(lab: &Lab) -> Result<(), String> {
     match default_route(lab, HOST)? {
-        Some(r) if r["protocol"] == PROTO && gateways(&r) == [LEAF_ADDRESS] => Ok(()),
+        Some(r) if r["protocol"] == LEARNED_PROTO && gateways(&r) == [LEAF_ADDRESS] => Ok(()),
         other => Err(format!("default route {other:?}")),
     }
 }

@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{PROTO, SESSION_UP, default_route, established, eventually, gateways, up};
+use common::{LEARNED_PROTO, SESSION_UP, default_route, established, eventually, gateways, up};
 
 /// Host N's gateway address, the first address of its block 10.N.0.0/16.
 fn gateway(host: u8) -> String {
@@ -39,7 +39,7 @@ fn every_host_reaches_every_other_over_both_leaves() {
             SESSION_UP,
             &format!("{host}: default route over both leaves"),
             || match default_route(&lab, &host)? {
-                Some(r) if r["protocol"] == PROTO && r["nexthops"].is_array() => {
+                Some(r) if r["protocol"] == LEARNED_PROTO && r["nexthops"].is_array() => {
                     let found: BTreeSet<String> = gateways(&r).into_iter().collect();
                     if found == wanted {
                         Ok(r)

@@ -8,8 +8,8 @@
 mod common;
 
 use common::{
-    PROTO, SESSION_UP, default_route, edit_host_config, established, eventually, frr_routes,
-    gateways, neighbor, owned_routes, routes, show_text, start_hosts, up, up_routers,
+    LEARNED_PROTO, SESSION_UP, default_route, edit_host_config, established, eventually,
+    frr_routes, gateways, neighbor, owned_routes, routes, show_text, start_hosts, up, up_routers,
 };
 use romana_lab::Lab;
 
@@ -75,7 +75,7 @@ fn hosts_announce_their_block_and_install_the_leafs_default_route() {
                 SESSION_UP,
                 &format!("{host}: default route"),
                 || match default_route(&lab, host)? {
-                    Some(r) if r["protocol"] == PROTO && gateways(&r) == [leaf] => Ok(r),
+                    Some(r) if r["protocol"] == LEARNED_PROTO && gateways(&r) == [leaf] => Ok(r),
                     other => Err(format!("{other:?}")),
                 },
             );

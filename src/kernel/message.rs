@@ -13,33 +13,43 @@ use rtnetlink::packet_route::route::{
     RouteProtocol, RouteScope, RouteType, RouteVia,
 };
 
-use super::RTPROT_ROMANA;
 use super::plan::{PresentRoute, RouteChange, RouteKey};
 use super::route::{IfIndex, NextHop, NextHops, Route, RouteTarget, kernel_metric};
 
-/// The request for one change, with its `NLM_F_*` flags.
-pub(super) fn change_request(change: &RouteChange) -> (RouteNetlinkMessage, u16) {
+/// The request for one change to a route tagged `protocol`, with its
+/// `NLM_F_*` flags.
+pub(super) fn change_request(change: &RouteChange, protocol: u8) -> (RouteNetlinkMessage, u16) {
     match change {
         RouteChange::Add(route) => (
-            RouteNetlinkMessage::NewRoute(route_message(route)),
+            RouteNetlinkMessage::NewRoute(route_message(route, protocol)),
             NLM_F_CREATE | NLM_F_EXCL,
         ),
         RouteChange::Replace(route) => (
-            RouteNetlinkMessage::NewRoute(route_message(route)),
+            RouteNetlinkMessage::NewRoute(route_message(route, protocol)),
             NLM_F_CREATE | NLM_F_REPLACE,
         ),
-        RouteChange::Delete(key) => (RouteNetlinkMessage::DelRoute(delete_message(key)), 0),
+        RouteChange::Delete(key) => (
+            RouteNetlinkMessage::DelRoute(delete_message(key, protocol)),
+            0,
+        ),
     }
 }
 
-/// The request for a dump of one family's routes.
-pub(super) fn dump_request(family: AddressFamily) -> RouteNetlinkMessage {
+/// The request for a dump of one family's routes of the main table, of one
+/// protocol or all. The kernel applies the filter only on a socket with
+/// `NETLINK_GET_STRICT_CHK` (Linux 4.20); elsewhere it sends everything and
+/// the reader filters.
+pub(super) fn dump_request(family: AddressFamily, protocol: Option<u8>) -> RouteNetlinkMessage {
     let mut message = RouteMessage::default();
     message.header.address_family = family;
+    if let Some(protocol) = protocol {
+        message.header.table = RouteHeader::RT_TABLE_MAIN;
+        message.header.protocol = RouteProtocol::from(protocol);
+    }
     RouteNetlinkMessage::GetRoute(message)
 }
 
-fn header(prefix: IpNet) -> RouteHeader {
+fn header(prefix: IpNet, protocol: u8) -> RouteHeader {
     RouteHeader {
         address_family: match prefix {
             IpNet::V4(_) => AddressFamily::Inet,
@@ -47,15 +57,15 @@ fn header(prefix: IpNet) -> RouteHeader {
         },
         destination_prefix_length: prefix.prefix_len(),
         table: RouteHeader::RT_TABLE_MAIN,
-        protocol: RouteProtocol::from(RTPROT_ROMANA),
+        protocol: RouteProtocol::from(protocol),
         ..RouteHeader::default()
     }
 }
 
-fn route_message(route: &Route) -> RouteMessage {
+fn route_message(route: &Route, protocol: u8) -> RouteMessage {
     let prefix = route.prefix();
     let mut message = RouteMessage::default();
-    message.header = header(prefix);
+    message.header = header(prefix, protocol);
     message.header.scope = RouteScope::Universe;
     message.header.kind = RouteType::Unicast;
     message
@@ -102,9 +112,9 @@ fn gateway_attribute(prefix: IpNet, gateway: IpAddr) -> RouteAttribute {
     }
 }
 
-fn delete_message(key: &RouteKey) -> RouteMessage {
+fn delete_message(key: &RouteKey, protocol: u8) -> RouteMessage {
     let mut message = RouteMessage::default();
-    message.header = header(key.prefix);
+    message.header = header(key.prefix, protocol);
     // Any scope and any type: the key and the protocol tag select the route.
     message.header.scope = RouteScope::NoWhere;
     message.header.kind = RouteType::Unspec;
@@ -206,6 +216,7 @@ fn ip(address: &RouteAddress) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::{RTPROT_ROMANA, RTPROT_ROMANA_LEARNED};
 
     fn net(s: &str) -> IpNet {
         s.parse().expect("test prefix")
@@ -220,7 +231,7 @@ mod tests {
 
     /// What the kernel would dump after accepting `route`.
     fn as_dumped(route: &Route) -> RouteMessage {
-        match change_request(&RouteChange::Add(route.clone())).0 {
+        match change_request(&RouteChange::Add(route.clone()), RTPROT_ROMANA).0 {
             RouteNetlinkMessage::NewRoute(m) => m,
             other => panic!("unexpected request {other:?}"),
         }
@@ -263,23 +274,57 @@ mod tests {
     #[test]
     fn add_is_exclusive_and_replace_replaces() {
         let r = Route::unreachable(net("10.1.0.0/16")).expect("valid");
-        let (_, add) = change_request(&RouteChange::Add(r.clone()));
+        let (_, add) = change_request(&RouteChange::Add(r.clone()), RTPROT_ROMANA);
         assert_eq!(add & NLM_F_EXCL, NLM_F_EXCL);
         assert_eq!(add & NLM_F_REPLACE, 0);
-        let (_, replace) = change_request(&RouteChange::Replace(r));
+        let (_, replace) = change_request(&RouteChange::Replace(r), RTPROT_ROMANA);
         assert_eq!(replace & NLM_F_REPLACE, NLM_F_REPLACE);
         assert_eq!(replace & NLM_F_EXCL, 0);
     }
 
     #[test]
     fn delete_carries_the_protocol_tag() {
-        let (message, _) =
-            change_request(&RouteChange::Delete(RouteKey::owned(net("2001:db8::/32"))));
-        let RouteNetlinkMessage::DelRoute(m) = message else {
-            panic!("delete expected");
+        for protocol in [RTPROT_ROMANA, RTPROT_ROMANA_LEARNED] {
+            let delete = RouteChange::Delete(RouteKey::owned(net("2001:db8::/32")));
+            let (message, _) = change_request(&delete, protocol);
+            let RouteNetlinkMessage::DelRoute(m) = message else {
+                panic!("delete expected");
+            };
+            assert_eq!(u8::from(m.header.protocol), protocol);
+            assert!(m.attributes.contains(&RouteAttribute::Priority(1024)));
+        }
+    }
+
+    #[test]
+    fn learned_routes_carry_their_own_tag() {
+        let r = Route::via(net("10.0.0.0/8"), vec![hop("192.0.2.1", None)]).expect("valid");
+        let (RouteNetlinkMessage::NewRoute(m), _) =
+            change_request(&RouteChange::Add(r), RTPROT_ROMANA_LEARNED)
+        else {
+            panic!("new route expected");
         };
+        assert_eq!(u8::from(m.header.protocol), RTPROT_ROMANA_LEARNED);
+    }
+
+    #[test]
+    fn a_filtered_dump_names_the_main_table_and_the_protocol() {
+        // With NETLINK_GET_STRICT_CHK the kernel sends only what these
+        // header fields select; everything else must stay zero, or the
+        // kernel refuses the dump.
+        let RouteNetlinkMessage::GetRoute(m) =
+            dump_request(AddressFamily::Inet, Some(RTPROT_ROMANA))
+        else {
+            panic!("route dump expected");
+        };
+        assert_eq!(m.header.table, RouteHeader::RT_TABLE_MAIN);
         assert_eq!(u8::from(m.header.protocol), RTPROT_ROMANA);
-        assert!(m.attributes.contains(&RouteAttribute::Priority(1024)));
+        assert_eq!(m.header.destination_prefix_length, 0);
+        assert!(m.attributes.is_empty());
+        let RouteNetlinkMessage::GetRoute(all) = dump_request(AddressFamily::Inet6, None) else {
+            panic!("route dump expected");
+        };
+        assert_eq!(u8::from(all.header.protocol), 0);
+        assert_eq!(all.header.table, 0);
     }
 
     #[test]

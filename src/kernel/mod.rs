@@ -1,18 +1,22 @@
 //! Everything romana-bgp does to the kernel's routing table and addresses,
 //! through rtnetlink.
 //!
-//! The daemon owns exactly what carries its mark: routes with the routing
-//! protocol id [`RTPROT_ROMANA`], addresses with the same id as `IFA_PROTO`.
-//! Everything else belongs to someone else and is never changed or deleted;
-//! a wanted route whose key another's route holds is a conflict, reported.
+//! The daemon owns exactly what carries its mark: the host's own routes
+//! (aggregate, endpoints) with the routing protocol id [`RTPROT_ROMANA`],
+//! routes learned over BGP with [`RTPROT_ROMANA_LEARNED`], addresses with
+//! [`RTPROT_ROMANA`] as `IFA_PROTO`. Everything else belongs to someone
+//! else and is never changed or deleted; a wanted route whose key another's
+//! route holds is a conflict, reported.
 //!
 //! Deciding is separate from doing: [`plan::plan`] diffs the wanted routes
 //! against a dump without I/O, [`RouteTable`] is the dump/apply boundary,
-//! [`Netlink`] the real table behind it, and [`OwnedRoutes`] the single
-//! writer that keeps the receipt of what is installed.
+//! [`Netlink`] the real table behind it, [`OwnedRoutes`] the single writer
+//! of the host's routes that keeps the receipt of what is installed, and
+//! [`learned`] the writer of learned routes, whose receipt is the RIB's.
 
 pub mod addr;
 pub mod error;
+pub mod learned;
 pub mod link;
 mod message;
 pub mod netlink;
@@ -41,3 +45,12 @@ pub use table::RouteTable;
 /// srte). 201 is free in all of them, so `ip route show proto 201` lists
 /// exactly the daemon's routes.
 pub const RTPROT_ROMANA: u8 = 201;
+
+/// The routing protocol id of the routes the daemon learned over BGP.
+///
+/// Kept apart from [`RTPROT_ROMANA`] so that the periodic check of the
+/// host's own routes asks the kernel for those alone (a dump filtered by
+/// protocol) and does not walk a leaked full table every few seconds. 186
+/// (`RTPROT_BGP`) is FRR's bgpd, whose zebra takes routes with its ids as
+/// its own; 202 is free in the lists above.
+pub const RTPROT_ROMANA_LEARNED: u8 = 202;

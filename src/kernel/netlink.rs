@@ -2,6 +2,7 @@
 //! many requests in one datagram and then collect their acknowledgements,
 //! which is what makes installing ten thousand endpoint routes fast.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,6 +78,12 @@ impl Netlink {
         // Errors echo only the request's header, and carry the kernel's text.
         socket.set_cap_ack(true).map_err(ConnectError)?;
         socket.set_ext_ack(true).map_err(ConnectError)?;
+        // Dumps filtered in the kernel (by routing protocol): the periodic
+        // check of the host's routes is then not a walk through a leaked
+        // full table. Without it (before Linux 4.20) the reader filters.
+        if let Err(e) = socket.set_netlink_get_strict_chk(true) {
+            tracing::debug!("netlink dumps are filtered by the daemon, not the kernel: {e}");
+        }
         // A smaller buffer than asked for only means smaller batches.
         if let Err(e) = socket.set_rx_buf_sz(RECEIVE_BUFFER) {
             tracing::debug!("netlink receive buffer stays at its default: {e}");
@@ -131,24 +138,30 @@ impl Netlink {
         &self,
         message: RouteNetlinkMessage,
     ) -> Result<Vec<RouteNetlinkMessage>, Failure> {
-        let mut attempt = 1;
-        loop {
-            let (objects, interrupted) = self.dump_once(message.clone()).await?;
-            if !interrupted || attempt == DUMP_ATTEMPTS {
-                return Ok(objects);
-            }
-            attempt += 1;
-        }
+        until_consistent(|| self.dump_once(message.clone())).await
     }
 
     async fn dump_once(
         &self,
         message: RouteNetlinkMessage,
     ) -> Result<(Vec<RouteNetlinkMessage>, bool), Failure> {
+        let mut objects = Vec::new();
+        let interrupted = self.dump_each(message, |o| objects.push(o)).await?;
+        Ok((objects, interrupted))
+    }
+
+    /// Reads every object of a kind and hands each to `each` as it comes,
+    /// so a dump of a million routes is never held whole. Returns whether
+    /// the kernel marked the dump interrupted by a concurrent change (some
+    /// objects may then be missing or seen twice).
+    pub(super) async fn dump_each(
+        &self,
+        message: RouteNetlinkMessage,
+        mut each: impl FnMut(RouteNetlinkMessage) + Send,
+    ) -> Result<bool, Failure> {
         let mut request = NetlinkMessage::from(message);
         request.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
         let mut answers = self.send(vec![request])?;
-        let mut objects = Vec::new();
         let mut interrupted = false;
         loop {
             // The kernel sends a dump in parts as the daemon reads them, so
@@ -157,11 +170,11 @@ impl Netlink {
                 .await
                 .map_err(|_| Failure::NoAnswer)?;
             let Some(answer) = next else {
-                return Ok((objects, interrupted));
+                return Ok(interrupted);
             };
             interrupted |= answer.header.flags & NLM_F_DUMP_INTR != 0;
             match answer.payload {
-                NetlinkPayload::InnerMessage(inner) => objects.push(inner),
+                NetlinkPayload::InnerMessage(inner) => each(inner),
                 NetlinkPayload::Error(e) if e.code.is_some() => {
                     return Err(kernel_failure(&e, answer.header.flags));
                 }
@@ -248,6 +261,23 @@ impl Netlink {
         self.handle
             .request_batch(messages, SocketAddr::new(0, 0))
             .map_err(|_| Failure::ConnectionClosed)
+    }
+}
+
+/// Runs a dump (which answers what it read and whether the kernel marked
+/// it interrupted by a concurrent change) again while interrupted, at most
+/// [`DUMP_ATTEMPTS`] times; the last result is used whatever it is.
+pub(super) async fn until_consistent<T, E, Fut>(mut dump: impl FnMut() -> Fut) -> Result<T, E>
+where
+    Fut: Future<Output = Result<(T, bool), E>>,
+{
+    let mut attempt = 1;
+    loop {
+        let (objects, interrupted) = dump().await?;
+        if !interrupted || attempt == DUMP_ATTEMPTS {
+            return Ok(objects);
+        }
+        attempt += 1;
     }
 }
 

@@ -1,13 +1,16 @@
-//! The daemon's routes and the receipt of what it installed: the one writer
-//! of routes, so that every change is an add where nothing of the daemon's
-//! is, a replace where something is, and a delete only of its own.
+//! The host's own routes (aggregate, endpoints) and the receipt of what it
+//! installed: the one writer of routes tagged [`RTPROT_ROMANA`], so that
+//! every change is an add where nothing of the daemon's is, a replace where
+//! something is, and a delete only of its own. Learned routes have a tag and
+//! a writer of their own ([`super::learned`]).
 
 use std::collections::{HashMap, HashSet};
 
 use ipnet::IpNet;
 
+use super::RTPROT_ROMANA;
 use super::error::{Action, ApplyFailed, DumpError, Failure, RouteError, RouteFailure};
-use super::plan::{RouteChange, RouteKey, Sweep, WantedRoutes, plan};
+use super::plan::{PresentRoute, RouteChange, RouteKey, Sweep, WantedRoutes, plan};
 use super::route::{Route, RouteTarget};
 use super::table::RouteTable;
 
@@ -23,7 +26,7 @@ pub struct ReconcileReport {
     pub errors: Vec<RouteError>,
 }
 
-/// The daemon's routes in one routing table.
+/// The host's routes in one routing table.
 #[derive(Debug)]
 pub struct OwnedRoutes<T> {
     table: T,
@@ -33,10 +36,12 @@ pub struct OwnedRoutes<T> {
     installed: HashMap<IpNet, Option<RouteTarget>>,
 }
 
-impl<T: RouteTable> OwnedRoutes<T> {
-    /// Reads the table and makes it match `wanted`; routes of a previous run
-    /// are taken over, and those not wanted are deleted or kept as `sweep`
-    /// says. Only a failed dump is fatal; failed changes are in the report.
+impl<T: RouteTable + Sync> OwnedRoutes<T> {
+    /// Reads the whole table and makes it match `wanted`; routes of a
+    /// previous run are taken over, and those not wanted are deleted or
+    /// kept as `sweep` says; a wanted prefix another's route holds is a
+    /// conflict in the report. Only a failed dump is fatal; failed changes
+    /// are in the report.
     pub async fn start(
         table: T,
         wanted: &WantedRoutes,
@@ -46,24 +51,36 @@ impl<T: RouteTable> OwnedRoutes<T> {
             table,
             installed: HashMap::new(),
         };
-        let report = owned.reconcile(wanted, sweep).await?;
+        let present = owned.table.dump(None).await?;
+        let report = owned.repair(wanted, &present, sweep).await;
         Ok((owned, report))
     }
 
-    /// Reads the table again and repairs any drift from `wanted`; with
-    /// `Sweep::RemoveStale`, this is also the sweep that ends a graceful
-    /// restart.
+    /// Reads the host's routes again (only those: the kernel filters the
+    /// dump by their tag, so a full table of learned routes costs nothing
+    /// here) and repairs any drift from `wanted`; with `Sweep::RemoveStale`,
+    /// this is also the sweep that ends a graceful restart. A wanted route
+    /// whose key another's route holds fails to be added (`EEXIST`).
     pub async fn reconcile(
         &mut self,
         wanted: &WantedRoutes,
         sweep: Sweep,
     ) -> Result<ReconcileReport, DumpError> {
-        let present = self.table.dump().await?;
-        let plan = plan(wanted, &present, sweep);
+        let present = self.table.dump(Some(RTPROT_ROMANA)).await?;
+        Ok(self.repair(wanted, &present, sweep).await)
+    }
+
+    async fn repair(
+        &mut self,
+        wanted: &WantedRoutes,
+        present: &[PresentRoute],
+        sweep: Sweep,
+    ) -> ReconcileReport {
+        let plan = plan(wanted, present, sweep);
         self.installed = present
-            .into_iter()
+            .iter()
             .filter(|p| p.is_owned() && p.key == RouteKey::owned(p.key.prefix))
-            .map(|p| (p.key.prefix, p.target))
+            .map(|p| (p.key.prefix, p.target.clone()))
             .collect();
 
         let mut report = ReconcileReport {
@@ -81,7 +98,7 @@ impl<T: RouteTable> OwnedRoutes<T> {
                 .collect(),
             ..ReconcileReport::default()
         };
-        let results = self.table.apply(&plan.changes).await;
+        let results = self.table.apply(RTPROT_ROMANA, &plan.changes).await;
         for (change, result) in plan.changes.into_iter().zip(results) {
             match result {
                 Err(e) => report.errors.push(e),
@@ -95,7 +112,7 @@ impl<T: RouteTable> OwnedRoutes<T> {
                 }
             }
         }
-        Ok(report)
+        report
     }
 
     /// Installs or updates one route (a learned prefix's new next-hop set,
@@ -185,7 +202,10 @@ impl<T: RouteTable> OwnedRoutes<T> {
     }
 
     async fn apply_one(&mut self, change: RouteChange) -> Result<(), RouteError> {
-        let mut results = self.table.apply(std::slice::from_ref(&change)).await;
+        let mut results = self
+            .table
+            .apply(RTPROT_ROMANA, std::slice::from_ref(&change))
+            .await;
         let result = results.pop().unwrap_or_else(|| {
             Err(RouteError {
                 action: Action::of(&change),
@@ -203,7 +223,7 @@ impl<T: RouteTable> OwnedRoutes<T> {
         if changes.is_empty() {
             return Ok(());
         }
-        let results = self.table.apply(&changes).await;
+        let results = self.table.apply(RTPROT_ROMANA, &changes).await;
         let mut errors = Vec::new();
         for (change, result) in changes.into_iter().zip(results) {
             match result {
@@ -234,7 +254,7 @@ impl<T: RouteTable> OwnedRoutes<T> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Mutex;
 
     use super::*;
@@ -247,30 +267,40 @@ mod tests {
 
     /// A main table with the kernel's rules: routes keyed by (prefix,
     /// metric), add exclusive, replace whatever has the key, delete only
-    /// with a matching protocol.
+    /// with a matching protocol, dumps filtered by protocol.
     #[derive(Default)]
-    struct FakeTable {
+    pub(crate) struct FakeTable {
         routes: Mutex<Vec<PresentRoute>>,
         requests: Mutex<Vec<RouteChange>>,
+        /// How many dumps were asked for, by protocol filter.
+        pub(crate) dumps: Mutex<Vec<Option<u8>>>,
     }
 
     impl FakeTable {
-        fn with(routes: Vec<PresentRoute>) -> Self {
+        pub(crate) fn with(routes: Vec<PresentRoute>) -> Self {
             Self {
                 routes: Mutex::new(routes),
-                requests: Mutex::default(),
+                ..Self::default()
             }
         }
 
-        fn routes(&self) -> Vec<PresentRoute> {
+        pub(crate) fn routes(&self) -> Vec<PresentRoute> {
             self.routes.lock().expect("lock").clone()
         }
 
-        fn requests(&self) -> Vec<RouteChange> {
+        /// Takes a route away behind the daemon's back, as `ip route del`.
+        pub(crate) fn remove_by_hand(&self, prefix: IpNet) {
+            self.routes
+                .lock()
+                .expect("lock")
+                .retain(|r| r.key.prefix != prefix);
+        }
+
+        pub(crate) fn requests(&self) -> Vec<RouteChange> {
             std::mem::take(&mut *self.requests.lock().expect("lock"))
         }
 
-        fn change(&self, change: &RouteChange) -> Result<(), RouteError> {
+        fn change(&self, protocol: u8, change: &RouteChange) -> Result<(), RouteError> {
             let mut routes = self.routes.lock().expect("lock");
             let fail = |errno| RouteError {
                 action: Action::of(change),
@@ -285,7 +315,7 @@ mod tests {
                     let key = RouteKey::owned(route.prefix());
                     let new = PresentRoute {
                         key,
-                        protocol: RTPROT_ROMANA,
+                        protocol,
                         target: Some(route.target().clone()),
                     };
                     match routes.iter_mut().find(|r| r.key == key) {
@@ -297,7 +327,11 @@ mod tests {
                     }
                 }
                 RouteChange::Delete(key) => {
-                    routes.retain(|r| !(r.key == *key && r.is_owned()));
+                    let before = routes.len();
+                    routes.retain(|r| !(r.key == *key && r.protocol == protocol));
+                    if routes.len() == before {
+                        return Err(fail(Errno::ESRCH));
+                    }
                 }
             }
             Ok(())
@@ -305,24 +339,50 @@ mod tests {
     }
 
     impl RouteTable for FakeTable {
-        async fn dump(&self) -> Result<Vec<PresentRoute>, DumpError> {
-            Ok(self.routes())
+        async fn dump_each(
+            &self,
+            protocol: Option<u8>,
+            mut each: impl FnMut(PresentRoute) + Send,
+        ) -> Result<bool, DumpError> {
+            self.dumps.lock().expect("lock").push(protocol);
+            for route in self.routes() {
+                if protocol.is_none_or(|p| p == route.protocol) {
+                    each(route);
+                }
+            }
+            Ok(false)
         }
 
-        async fn apply(&self, changes: &[RouteChange]) -> Vec<Result<(), RouteError>> {
+        async fn apply(
+            &self,
+            protocol: u8,
+            changes: &[RouteChange],
+        ) -> Vec<Result<(), RouteError>> {
             self.requests
                 .lock()
                 .expect("lock")
                 .extend_from_slice(changes);
-            changes.iter().map(|c| self.change(c)).collect()
+            changes
+                .iter()
+                .map(|c| {
+                    self.change(protocol, c).or_else(|e| match (c, &e.cause) {
+                        // As the netlink table: deleting what is gone is done.
+                        (
+                            RouteChange::Delete(_),
+                            RouteFailure::Netlink(Failure::Kernel { errno, .. }),
+                        ) if *errno == Errno::ESRCH => Ok(()),
+                        _ => Err(e),
+                    })
+                })
+                .collect()
         }
     }
 
-    fn net(s: &str) -> IpNet {
+    pub(crate) fn net(s: &str) -> IpNet {
         s.parse().expect("test prefix")
     }
 
-    fn via(prefix: &str, gateways: &[&str]) -> Route {
+    pub(crate) fn via(prefix: &str, gateways: &[&str]) -> Route {
         let hops = gateways
             .iter()
             .map(|g| NextHop {
@@ -337,7 +397,7 @@ mod tests {
         Route::interface(net(prefix), IfIndex::new(7).expect("nonzero")).expect("valid route")
     }
 
-    fn present(route: &Route, protocol: u8) -> PresentRoute {
+    pub(crate) fn present(route: &Route, protocol: u8) -> PresentRoute {
         PresentRoute {
             key: RouteKey::owned(route.prefix()),
             protocol,

@@ -8,40 +8,84 @@ use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::error::{Action, DumpError, Errno, Failure, RouteError, RouteFailure};
 use super::message::{change_request, dump_request, present_route};
-use super::netlink::Netlink;
+use super::netlink::{Netlink, until_consistent};
 use super::plan::{PresentRoute, RouteChange};
 
 pub trait RouteTable {
-    /// Every IPv4 and IPv6 route of the main table, whoever installed it.
-    fn dump(&self) -> impl Future<Output = Result<Vec<PresentRoute>, DumpError>> + Send;
+    /// Every IPv4 and IPv6 route of the main table, whoever installed it,
+    /// or only those tagged `protocol`, handed to `each` as read. Returns
+    /// whether the dump was interrupted by a concurrent change (a route may
+    /// then be missing or seen twice).
+    fn dump_each(
+        &self,
+        protocol: Option<u8>,
+        each: impl FnMut(PresentRoute) + Send,
+    ) -> impl Future<Output = Result<bool, DumpError>> + Send;
 
-    /// Makes the changes, in order; one result per change.
+    /// Makes the changes to routes tagged `protocol`, in order; one result
+    /// per change.
     fn apply(
         &self,
+        protocol: u8,
         changes: &[RouteChange],
     ) -> impl Future<Output = Vec<Result<(), RouteError>>> + Send;
+
+    /// How many changes one `apply` should carry at most: callers with many
+    /// build and apply them a batch at a time, never the whole table.
+    fn batch_limit(&self) -> usize {
+        1024
+    }
+
+    /// [`RouteTable::dump_each`] collected, read again if interrupted.
+    fn dump(
+        &self,
+        protocol: Option<u8>,
+    ) -> impl Future<Output = Result<Vec<PresentRoute>, DumpError>> + Send
+    where
+        Self: Sync,
+    {
+        until_consistent(move || async move {
+            let mut routes = Vec::new();
+            let interrupted = self.dump_each(protocol, |r| routes.push(r)).await?;
+            Ok((routes, interrupted))
+        })
+    }
 }
 
 impl RouteTable for Netlink {
-    async fn dump(&self) -> Result<Vec<PresentRoute>, DumpError> {
-        let mut routes = Vec::new();
+    fn batch_limit(&self) -> usize {
+        Netlink::batch_limit(self)
+    }
+
+    async fn dump_each(
+        &self,
+        protocol: Option<u8>,
+        mut each: impl FnMut(PresentRoute) + Send,
+    ) -> Result<bool, DumpError> {
+        let mut interrupted = false;
         // One dump per family: an AF_UNSPEC dump would also return
         // multicast routing tables the daemon has no business with.
         for family in [AddressFamily::Inet, AddressFamily::Inet6] {
-            let messages = self
-                .dump_objects(dump_request(family))
+            interrupted |= self
+                .dump_each(dump_request(family, protocol), |m| {
+                    if let RouteNetlinkMessage::NewRoute(route) = m
+                        && let Some(present) = present_route(&route)
+                        && protocol.is_none_or(|p| p == present.protocol)
+                    {
+                        each(present);
+                    }
+                })
                 .await
                 .map_err(DumpError)?;
-            routes.extend(messages.iter().filter_map(|m| match m {
-                RouteNetlinkMessage::NewRoute(route) => present_route(route),
-                _ => None,
-            }));
         }
-        Ok(routes)
+        Ok(interrupted)
     }
 
-    async fn apply(&self, changes: &[RouteChange]) -> Vec<Result<(), RouteError>> {
-        let requests = changes.iter().map(change_request).collect();
+    async fn apply(&self, protocol: u8, changes: &[RouteChange]) -> Vec<Result<(), RouteError>> {
+        let requests = changes
+            .iter()
+            .map(|c| change_request(c, protocol))
+            .collect();
         let results = self.batch(requests).await;
         changes
             .iter()

@@ -1,17 +1,21 @@
 //! The task of one configured neighbor: connects and accepts, feeds the
 //! state machine, carries out its actions, and keeps the neighbor's status.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use bgp::fsm::{Action, Event, Loser, Negotiated, Origin, PeerConfig, State, collision_loser};
+use bgp::fsm::{
+    Action, Event, Loser, Negotiated, Origin, PeerConfig, State, Timer, collision_loser,
+};
 use bgp::wire::message::{decode_message, encode_message};
 use bgp::wire::{Message, Notification};
 use ipnet::IpNet;
 use tokio::net::TcpStream;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{broadcast, mpsc, watch};
 use tracing::{debug, info, warn};
 
@@ -55,7 +59,8 @@ pub enum NeighborCommand {
 pub struct NeighborChannels {
     pub status: watch::Sender<NeighborStatus>,
     pub events: broadcast::Sender<SessionEvent>,
-    pub rib: mpsc::UnboundedSender<RibCommand>,
+    /// The RIB task's bounded queue of neighbors' commands.
+    pub rib: mpsc::Sender<RibCommand>,
     pub incoming: mpsc::Receiver<TcpStream>,
     pub commands: mpsc::Receiver<NeighborCommand>,
 }
@@ -79,6 +84,10 @@ pub struct Neighbor {
     /// Counters gathered while handling one batch of input, published once.
     stats: Batch,
     stopping: bool,
+    /// Commands for the RIB task that its full queue has not taken yet, in
+    /// order. While any wait, nothing more is read from the peer, which
+    /// then waits in TCP: a leaked table goes at the pace of the kernel.
+    rib_backlog: VecDeque<RibCommand>,
 }
 
 #[derive(Default)]
@@ -104,6 +113,7 @@ impl Neighbor {
             ch,
             stats: Batch::default(),
             stopping: false,
+            rib_backlog: VecDeque::new(),
         }
     }
 
@@ -111,19 +121,97 @@ impl Neighbor {
     pub async fn run(mut self) {
         self.feed(Which::First, Event::ManualStart);
         while !self.finished() {
-            tokio::select! {
-                io = self.first.next_io() => self.on_io(Which::First, io),
-                io = next_io_of(&mut self.second) => self.on_io(Which::Second, io),
-                r = connect_of(&mut self.connecting) => {
-                    self.connecting = None;
-                    self.on_connected(r);
+            if self.rib_backlog.is_empty() {
+                tokio::select! {
+                    io = self.first.next_io() => self.on_io(Which::First, io),
+                    io = next_io_of(&mut self.second) => self.on_io(Which::Second, io),
+                    r = connect_of(&mut self.connecting) => {
+                        self.connecting = None;
+                        self.on_connected(r);
+                    }
+                    Some(stream) = self.ch.incoming.recv() => self.on_incoming(stream),
+                    Some(cmd) = self.ch.commands.recv() => self.on_command(cmd),
                 }
-                Some(stream) = self.ch.incoming.recv() => self.on_incoming(stream),
-                Some(cmd) = self.ch.commands.recv() => self.on_command(cmd),
+            } else {
+                // Waiting for room in the RIB's queue: no reading, but the
+                // timers run (KEEPALIVEs go out) and orders are obeyed.
+                let rib = self.ch.rib.clone();
+                tokio::select! {
+                    room = rib.reserve_owned() => self.on_rib_room(room.ok()),
+                    t = self.first.timers.expired() => self.on_timer_held(Which::First, t),
+                    t = timers_of(&mut self.second) => self.on_timer_held(Which::Second, t),
+                    Some(stream) = self.ch.incoming.recv() => self.on_incoming(stream),
+                    Some(cmd) = self.ch.commands.recv() => self.on_command(cmd),
+                }
             }
             self.publish();
         }
+        // The last word of a session (its routes withdrawn) must reach the
+        // RIB even when its queue was full at the end.
+        while let Some(cmd) = self.rib_backlog.pop_front() {
+            if self.ch.rib.send(cmd).await.is_err() {
+                break;
+            }
+        }
         self.publish();
+    }
+
+    /// Hand a command to the RIB task, or keep it, in order, while its
+    /// queue is full.
+    fn send_rib(&mut self, cmd: RibCommand) {
+        if !self.rib_backlog.is_empty() {
+            self.rib_backlog.push_back(cmd);
+            return;
+        }
+        match self.ch.rib.try_send(cmd) {
+            Ok(()) => {}
+            Err(TrySendError::Full(cmd)) => self.rib_backlog.push_back(cmd),
+            // The RIB task only stops at shutdown; losing an update then is
+            // harmless, at any other time it is a bug.
+            Err(TrySendError::Closed(_)) => warn!("RIB queue closed; update dropped"),
+        }
+    }
+
+    /// The RIB's queue has room: send what waits, then read on.
+    fn on_rib_room(&mut self, room: Option<mpsc::OwnedPermit<RibCommand>>) {
+        let Some(room) = room else {
+            warn!("RIB queue closed; updates dropped");
+            self.rib_backlog.clear();
+            return;
+        };
+        if let Some(cmd) = self.rib_backlog.pop_front() {
+            room.send(cmd);
+        }
+        while let Some(cmd) = self.rib_backlog.pop_front() {
+            if let Err(TrySendError::Full(cmd) | TrySendError::Closed(cmd)) =
+                self.ch.rib.try_send(cmd)
+            {
+                self.rib_backlog.push_front(cmd);
+                return;
+            }
+        }
+        // Messages already read wait in the buffer; no read would wake us.
+        self.drain_messages(Which::First);
+        self.drain_messages(Which::Second);
+    }
+
+    /// A timer while nothing is read. RFC 4271 §4.4: the hold timer runs
+    /// between messages received; the peer's messages now wait unread in
+    /// the socket because of the daemon, so the timer starts again rather
+    /// than end a session that is alive. KEEPALIVEs due go out at once.
+    fn on_timer_held(&mut self, which: Which, timer: Timer) {
+        if timer == Timer::Hold
+            && let Some(p) = self.peer(which)
+            && let Some(hold) = p.session.negotiated().map(|n| n.hold_time)
+        {
+            p.timers
+                .start(Timer::Hold, Duration::from_secs(u64::from(hold)));
+            return;
+        }
+        self.feed(which, Event::TimerExpired(timer));
+        if let Some(conn) = self.peer(which).and_then(|p| p.conn.as_mut()) {
+            conn.flush_now();
+        }
     }
 
     fn finished(&self) -> bool {
@@ -180,12 +268,8 @@ impl Neighbor {
             Action::Deliver(update) => {
                 let outcome = self.importer.import(&update);
                 self.stats.prefixes_received += outcome.received;
-                if let Some(cmd) = outcome.command
-                    && self.ch.rib.send(cmd).is_err()
-                {
-                    // The RIB task only stops at shutdown; losing an update
-                    // then is harmless, at any other time it is a bug.
-                    warn!("RIB queue closed; update dropped");
+                if let Some(cmd) = outcome.command {
+                    self.send_rib(cmd);
                 }
             }
             Action::RouteRefreshRequested(family) => {
@@ -202,7 +286,7 @@ impl Neighbor {
                 debug!("second connection: {notification}");
             }
             Action::SessionDown { .. } => {
-                let _ = self.ch.rib.send(RibCommand::NeighborDown(self.spec.idx));
+                self.send_rib(RibCommand::NeighborDown(self.spec.idx));
             }
         }
     }
@@ -331,9 +415,10 @@ impl Neighbor {
         self.feed(which, Event::TcpClosed);
     }
 
-    /// Parse and handle every complete message in the receive buffer.
+    /// Parse and handle every complete message in the receive buffer, or
+    /// until the RIB's queue is full.
     fn drain_messages(&mut self, which: Which) {
-        loop {
+        while self.rib_backlog.is_empty() {
             let Some(p) = self.peer(which) else { return };
             let ctx = p.ctx;
             let Some(conn) = p.conn.as_mut() else { return };
@@ -511,6 +596,14 @@ impl Neighbor {
             s.messages_sent += batch.sent;
             s.prefixes_received += batch.prefixes_received;
         });
+    }
+}
+
+/// The next timer of a session that may not exist: pending when absent.
+async fn timers_of(peer: &mut Option<Peer>) -> Timer {
+    match peer {
+        Some(p) => p.timers.expired().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -1,22 +1,44 @@
 //! The task that owns the RIB and the kernel's routes: every neighbor sends
-//! it the prefixes it accepted, and it alone writes routes, in batches.
+//! it the prefixes it accepted, over a bounded queue (so a peer that sends
+//! faster than the kernel takes routes waits in TCP, and a leaked table is
+//! never parsed and queued whole), the control API and the endpoint task
+//! send it the host's own routes, and it alone writes routes, a batch at a
+//! time.
 
-use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
-use std::sync::Arc;
+use std::time::Duration;
 
 use ipnet::IpNet;
 use tokio::sync::{broadcast, mpsc, oneshot};
-use tracing::{debug, warn};
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
 
 use super::neighbor::NeighborCommand;
-use super::rib::{KernelChange, NeighborIdx, Path, PathAttrs, Rib};
+use super::rib::{Claim, NeighborIdx, Path, PathAttrs, Rib};
 use crate::api::protocol::{EventKind, RouteEntry, SessionEvent};
 use crate::api::time::now_ms;
 use crate::kernel::{
-    ApplyFailed, DumpError, IfIndex, NextHop, OwnedRoutes, ReconcileReport, Route, RouteTable,
-    Sweep, WantedRoutes,
+    ApplyFailed, DumpError, IfIndex, NextHop, OwnedRoutes, ReconcileReport, Route, RouteChange,
+    RouteError, RouteKey, RouteTable, Sweep, WantedRoutes, learned,
 };
+use std::sync::Arc;
+
+/// Neighbors' commands (UPDATEs, sessions down) waiting for the RIB task,
+/// all neighbors together. An UPDATE carries up to about a thousand
+/// prefixes, so this bounds what is parsed and not yet in the RIB to tens
+/// of thousands of prefixes.
+pub const UPDATE_QUEUE: usize = 64;
+
+/// A check of the learned routes in the kernel waits this many times as
+/// long as the last one took: with a leaked full table one costs about a
+/// second and a half, and the daemon must stay idle between them.
+const CHECK_BACKOFF: u32 = 200;
+
+/// ... at least this long ...
+const CHECK_EVERY: Duration = Duration::from_secs(2);
+
+/// ... and for learned routes left alone this long: a table that is coming
+/// in is not compared while it comes.
+const CHECK_QUIET: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
 pub enum RibCommand {
@@ -45,14 +67,15 @@ pub enum RibCommand {
         prefixes: Vec<IpNet>,
         reply: oneshot::Sender<Result<(), ApplyFailed>>,
     },
-    /// Read the kernel's table and repair any drift from what is wanted:
-    /// the host's routes and the learned ones.
+    /// Read the kernel's table of the host's routes and repair any drift
+    /// from what is wanted. Learned routes are checked after it, and only
+    /// every so often (see [`CHECK_BACKOFF`]).
     Reconcile(oneshot::Sender<Result<ReconcileReport, DumpError>>),
 }
 
 /// What the RIB task knows of each neighbor.
 pub struct NeighborSlot {
-    pub address: IpAddr,
+    pub address: std::net::IpAddr,
     pub max_prefixes: u32,
     pub commands: mpsc::Sender<NeighborCommand>,
     /// The accepted count, read by the control API.
@@ -61,63 +84,79 @@ pub struct NeighborSlot {
 
 pub struct RibTask<T> {
     rib: Rib,
+    /// The host's own routes in the kernel; its table also takes the
+    /// learned routes, whose receipt is the RIB.
     routes: OwnedRoutes<T>,
     /// The host's own routes: the aggregate and the endpoints.
     local: WantedRoutes,
     neighbors: Vec<NeighborSlot>,
     events: broadcast::Sender<SessionEvent>,
+    /// When the learned routes in the kernel are compared with the RIB next.
+    check_due: Instant,
+    /// When learned routes were last written.
+    last_write: Instant,
 }
 
-impl<T: RouteTable> RibTask<T> {
+impl<T: RouteTable + Sync> RibTask<T> {
     pub fn new(
         routes: OwnedRoutes<T>,
         local: WantedRoutes,
         neighbors: Vec<NeighborSlot>,
         events: broadcast::Sender<SessionEvent>,
     ) -> Self {
+        let now = Instant::now();
         RibTask {
             rib: Rib::default(),
             routes,
             local,
             neighbors,
             events,
+            check_due: now,
+            last_write: now,
         }
     }
 
-    /// Run until every sender is gone; then hand back the kernel routes and
-    /// the host's own wanted ones, so the daemon can remove the rest.
+    /// Run until every sender is gone; then hand back the host's routes in
+    /// the kernel, whose table the daemon's shutdown clears of learned
+    /// routes. The host's requests (`commands`) go before the neighbors'
+    /// (`updates`).
     pub async fn run(
         mut self,
-        mut rx: mpsc::UnboundedReceiver<RibCommand>,
-    ) -> (OwnedRoutes<T>, WantedRoutes) {
-        let mut pending: HashMap<IpNet, Vec<super::rib::NextHop>> = HashMap::new();
-        while let Some(cmd) = rx.recv().await {
-            let mut touched = Vec::new();
-            let mut next = Some(cmd);
-            // Take everything already queued before writing to the kernel,
-            // so a burst of UPDATEs costs one batch, not one write each.
-            while let Some(cmd) = next.take().or_else(|| rx.try_recv().ok()) {
-                self.handle(cmd, &mut pending, &mut touched).await;
+        mut commands: mpsc::UnboundedReceiver<RibCommand>,
+        mut updates: mpsc::Receiver<RibCommand>,
+    ) -> OwnedRoutes<T> {
+        let mut touched = Vec::new();
+        loop {
+            let cmd = tokio::select! {
+                biased;
+                Some(cmd) = commands.recv() => cmd,
+                Some(cmd) = updates.recv() => cmd,
+                else => break,
+            };
+            self.handle(cmd, &mut touched).await;
+            // Take what is queued before writing to the kernel, so a burst
+            // of UPDATEs costs batches, not a write each; no more than the
+            // queue held, or a fast peer would keep the kernel waiting.
+            while let Ok(cmd) = commands.try_recv() {
+                self.handle(cmd, &mut touched).await;
+            }
+            for _ in 0..UPDATE_QUEUE {
+                let Ok(cmd) = updates.try_recv() else { break };
+                self.handle(cmd, &mut touched).await;
             }
             self.report_counts(&touched);
-            if !pending.is_empty() {
-                self.write_kernel(std::mem::take(&mut pending)).await;
+            touched.clear();
+            self.write_kernel(&mut commands, &mut touched).await;
+            let now = Instant::now();
+            if now >= self.check_due && now >= self.last_write + CHECK_QUIET {
+                self.check_learned().await;
+                self.write_kernel(&mut commands, &mut touched).await;
             }
         }
-        (self.routes, self.local)
+        self.routes
     }
 
-    async fn handle(
-        &mut self,
-        cmd: RibCommand,
-        pending: &mut HashMap<IpNet, Vec<super::rib::NextHop>>,
-        touched: &mut Vec<NeighborIdx>,
-    ) {
-        let mut note = |c: Option<KernelChange>| {
-            if let Some(c) = c {
-                pending.insert(c.prefix, c.next_hops);
-            }
-        };
+    async fn handle(&mut self, cmd: RibCommand, touched: &mut Vec<NeighborIdx>) {
         match cmd {
             RibCommand::Update {
                 neighbor,
@@ -127,7 +166,7 @@ impl<T: RouteTable> RibTask<T> {
                 attrs_v6,
             } => {
                 for prefix in withdraw {
-                    note(self.rib.withdraw(prefix, neighbor));
+                    self.rib.withdraw(prefix, neighbor);
                 }
                 for prefix in announce {
                     let attrs = match prefix {
@@ -139,21 +178,20 @@ impl<T: RouteTable> RibTask<T> {
                             neighbor,
                             attrs: attrs.clone(),
                         };
-                        note(self.rib.announce(prefix, path));
+                        self.rib.announce(prefix, path);
                     }
                 }
                 touched.push(neighbor);
             }
             RibCommand::NeighborDown(neighbor) => {
-                for c in self.rib.drop_neighbor(neighbor) {
-                    note(Some(c));
-                }
+                self.rib.drop_neighbor(neighbor);
                 touched.push(neighbor);
             }
             RibCommand::Routes(reply) => {
                 let _ = reply.send(self.routes_view());
             }
             RibCommand::SetLocal { routes, reply } => {
+                self.give_way(routes.iter().map(Route::prefix)).await;
                 for route in &routes {
                     self.local.insert(route.clone());
                 }
@@ -163,35 +201,38 @@ impl<T: RouteTable> RibTask<T> {
                 for prefix in &prefixes {
                     self.local.remove(prefix);
                 }
-                let _ = reply.send(self.routes.remove_many(prefixes).await);
+                let result = self.routes.remove_many(prefixes.iter().copied()).await;
+                // A learned route may take the prefix back.
+                for prefix in prefixes {
+                    self.rib.requeue(prefix);
+                }
+                let _ = reply.send(result);
             }
             RibCommand::Reconcile(reply) => {
-                let wanted = self.wanted();
-                let _ = reply.send(self.routes.reconcile(&wanted, Sweep::RemoveStale).await);
+                let report = self.routes.reconcile(&self.local, Sweep::RemoveStale).await;
+                let _ = reply.send(report);
             }
         }
     }
 
-    /// Every route the kernel should hold: the host's own, and the learned
-    /// ones with their multipath next hops. A learned prefix never shadows
-    /// a local one (the host's own block always stays the host's).
-    fn wanted(&self) -> WantedRoutes {
-        let mut wanted = self.local.clone();
-        for prefix in self.rib.prefixes() {
-            if wanted.get(prefix).is_some() {
-                continue;
-            }
-            let hops = self
-                .rib
-                .next_hops(prefix)
-                .iter()
-                .map(kernel_next_hop)
-                .collect();
-            if let Ok(route) = Route::via(*prefix, hops) {
-                wanted.insert(route);
-            }
+    /// The host's own routes are never replaced by what a leaf sends back:
+    /// a learned route under a prefix the host takes goes first (the host's
+    /// add would fail over it).
+    async fn give_way(&mut self, prefixes: impl Iterator<Item = IpNet>) {
+        let deletes: Vec<RouteChange> = prefixes
+            .filter(|prefix| self.rib.is_installed(prefix))
+            .map(|prefix| RouteChange::Delete(RouteKey::owned(prefix)))
+            .collect();
+        if deletes.is_empty() {
+            return;
         }
-        wanted
+        let results = learned::apply(self.routes.table(), &deletes).await;
+        for (change, result) in deletes.iter().zip(results) {
+            if let Err(e) = result {
+                warn!("learned route under a host route: {e}");
+            }
+            self.rib.uninstalled(&change.prefix());
+        }
     }
 
     /// Publish accepted counts, tell a neighbor over its limit (RFC 4486
@@ -224,43 +265,137 @@ impl<T: RouteTable> RibTask<T> {
         }
     }
 
-    async fn write_kernel(&mut self, pending: HashMap<IpNet, Vec<super::rib::NextHop>>) {
-        let mut set = Vec::new();
-        let mut remove = Vec::new();
-        for (prefix, hops) in pending {
+    /// Write the RIB's pending changes to the kernel, a batch at a time:
+    /// only one batch of routes and requests exists at any moment, and the
+    /// host's requests are served between batches, so an endpoint does not
+    /// wait for a whole table.
+    async fn write_kernel(
+        &mut self,
+        commands: &mut mpsc::UnboundedReceiver<RibCommand>,
+        touched: &mut Vec<NeighborIdx>,
+    ) {
+        let limit = self.routes.table().batch_limit().max(1);
+        let mut failed = 0usize;
+        let mut first_error: Option<RouteError> = None;
+        loop {
+            let batch = self.rib.take_pending(limit);
+            if batch.is_empty() {
+                break;
+            }
+            let changes = self.changes(batch);
+            self.last_write = Instant::now();
+            let results = learned::apply(self.routes.table(), &changes).await;
+            for (change, result) in changes.iter().zip(results) {
+                let installed = match (change, &result) {
+                    (RouteChange::Delete(_), _) => false,
+                    (_, Ok(())) => true,
+                    // A failed replace leaves the route that was there.
+                    (RouteChange::Replace(_), Err(_)) => true,
+                    (RouteChange::Add(_), Err(_)) => false,
+                };
+                self.rib.set_installed(&change.prefix(), installed);
+                if let Err(e) = result {
+                    failed += 1;
+                    first_error.get_or_insert(e);
+                }
+            }
+            while let Ok(cmd) = commands.try_recv() {
+                self.handle(cmd, touched).await;
+            }
+        }
+        if let Some(e) = first_error {
+            warn!(failed, "learned routes not installed; the first: {e}");
+        }
+        debug!(prefixes = self.rib.len(), "kernel updated");
+    }
+
+    /// The kernel changes for a batch of pending prefixes: an add where the
+    /// RIB has installed nothing, a replace where it has, a delete where no
+    /// path is left. A prefix without a change is answered at once.
+    fn changes(&mut self, batch: Vec<IpNet>) -> Vec<RouteChange> {
+        let mut changes = Vec::with_capacity(batch.len());
+        for prefix in batch {
+            let installed = self.rib.is_installed(&prefix);
+            let hops = self.rib.next_hops(&prefix);
             // The host's own routes (its block, its endpoints) are never
             // replaced by what a leaf sends back.
-            if self.local.get(&prefix).is_some() {
-                continue;
-            }
-            if hops.is_empty() {
-                remove.push(prefix);
-                continue;
-            }
-            let hops = hops.iter().map(kernel_next_hop).collect();
-            match Route::via(prefix, hops) {
-                Ok(route) => set.push(route),
-                Err(e) => warn!(%prefix, error = %e, "route not installable"),
+            let route = if hops.is_empty() || self.local.get(&prefix).is_some() {
+                None
+            } else {
+                Route::via(prefix, hops.iter().map(kernel_next_hop).collect())
+                    .inspect_err(|e| warn!(%prefix, error = %e, "route not installable"))
+                    .ok()
+            };
+            match (route, installed) {
+                (Some(route), false) => changes.push(RouteChange::Add(route)),
+                (Some(route), true) => changes.push(RouteChange::Replace(route)),
+                (None, true) => changes.push(RouteChange::Delete(RouteKey::owned(prefix))),
+                (None, false) => self.rib.set_installed(&prefix, false),
             }
         }
-        if !remove.is_empty()
-            && let Err(e) = self.routes.remove_many(remove).await
-        {
-            warn!(error = %e, "removing learned routes");
-        }
-        let prefixes: Vec<IpNet> = set.iter().map(Route::prefix).collect();
-        let failed: HashSet<IpNet> = match self.routes.set_many(set).await {
-            Ok(()) => HashSet::new(),
+        changes
+    }
+
+    /// Compare the learned routes in the kernel with the RIB's receipt:
+    /// put back what was deleted behind the daemon's back, correct what was
+    /// changed, delete learned routes no path wants. The dump is filtered by
+    /// the learned tag and read as it comes, never held whole.
+    async fn check_learned(&mut self) {
+        let started = Instant::now();
+        let (rib, local) = (&mut self.rib, &self.local);
+        let mut stale = Vec::new();
+        let mut wrong = Vec::new();
+        let dumped = learned::each(self.routes.table(), |present| {
+            let prefix = present.key.prefix;
+            if present.key != RouteKey::owned(prefix) || local.get(&prefix).is_some() {
+                stale.push(RouteChange::Delete(present.key));
+                return;
+            }
+            match rib.claim(&prefix) {
+                Claim::Unwanted => stale.push(RouteChange::Delete(present.key)),
+                Claim::Wanted { .. } => {
+                    let hops = rib.next_hops(&prefix);
+                    let right = Route::via(prefix, hops.iter().map(kernel_next_hop).collect())
+                        .ok()
+                        .zip(present.target.as_ref())
+                        .is_some_and(|(wanted, present)| wanted.target().satisfied_by(present));
+                    if !right {
+                        wrong.push(prefix);
+                    }
+                }
+            }
+        })
+        .await;
+        let complete = match dumped {
+            Ok(interrupted) => !interrupted,
             Err(e) => {
-                warn!(error = %e, "installing learned routes");
-                e.errors.iter().map(|r| r.prefix).collect()
+                warn!("checking learned routes: {e}");
+                false
             }
         };
-        for prefix in prefixes {
-            let ok = !failed.contains(&prefix);
-            self.rib.set_installed(&prefix, ok);
+        let lost = self.rib.end_check(complete);
+        if complete {
+            for prefix in &wrong {
+                self.rib.requeue(*prefix);
+            }
+            let limit = self.routes.table().batch_limit().max(1);
+            for batch in stale.chunks(limit) {
+                for result in learned::apply(self.routes.table(), batch).await {
+                    if let Err(e) = result {
+                        warn!("removing a stale learned route: {e}");
+                    }
+                }
+            }
+            if lost + wrong.len() + stale.len() > 0 {
+                info!(
+                    lost,
+                    changed = wrong.len(),
+                    stale = stale.len(),
+                    "learned routes in the kernel repaired"
+                );
+            }
         }
-        debug!(routes = self.rib.len(), "kernel updated");
+        self.check_due = Instant::now() + CHECK_EVERY.max(started.elapsed() * CHECK_BACKOFF);
     }
 
     fn routes_view(&self) -> Vec<RouteEntry> {
@@ -274,7 +409,7 @@ impl<T: RouteTable> RibTask<T> {
                     neighbor: slot.address,
                     next_hop: path.attrs.next_hop,
                     as_path: path.attrs.as_path.iter().map(|a| a.0).collect(),
-                    installed: installed && self.routes.contains(prefix),
+                    installed,
                 })
             })
             .collect();
@@ -287,5 +422,187 @@ fn kernel_next_hop(h: &super::rib::NextHop) -> NextHop {
     NextHop {
         gateway: h.address,
         ifindex: h.ifindex.and_then(IfIndex::new),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::owned::tests::{FakeTable, net, present, via};
+    use crate::kernel::{PresentRoute, RTPROT_ROMANA, RTPROT_ROMANA_LEARNED};
+
+    const STATIC: u8 = 4;
+
+    /// A learned route as the kernel reports it.
+    fn learned_route(prefix: &str, gateway: &str) -> PresentRoute {
+        present(&via(prefix, &[gateway]), RTPROT_ROMANA_LEARNED)
+    }
+
+    struct Harness {
+        task: RibTask<FakeTable>,
+        commands: mpsc::UnboundedReceiver<RibCommand>,
+        touched: Vec<NeighborIdx>,
+    }
+
+    impl Harness {
+        async fn new(routes: Vec<PresentRoute>) -> Self {
+            let (owned, _) = OwnedRoutes::start(
+                FakeTable::with(routes),
+                &WantedRoutes::new(),
+                Sweep::RemoveStale,
+            )
+            .await
+            .expect("dump");
+            let (events, _) = broadcast::channel(8);
+            let (_, commands) = mpsc::unbounded_channel();
+            Harness {
+                task: RibTask::new(owned, WantedRoutes::new(), Vec::new(), events),
+                commands,
+                touched: Vec::new(),
+            }
+        }
+
+        fn table(&self) -> &FakeTable {
+            self.task.routes.table()
+        }
+
+        async fn command(&mut self, cmd: RibCommand) {
+            self.task.handle(cmd, &mut self.touched).await;
+            self.task
+                .write_kernel(&mut self.commands, &mut self.touched)
+                .await;
+        }
+
+        async fn announce(&mut self, prefix: &str, next_hop: &str) {
+            let attrs = Arc::new(PathAttrs {
+                next_hop: next_hop.parse().expect("address"),
+                next_hop_ifindex: None,
+                as_path: Vec::new(),
+                origin: 0,
+            });
+            self.command(RibCommand::Update {
+                neighbor: NeighborIdx(0),
+                withdraw: Vec::new(),
+                announce: vec![net(prefix)],
+                attrs_v4: Some(attrs.clone()),
+                attrs_v6: Some(attrs),
+            })
+            .await;
+        }
+
+        async fn check(&mut self) {
+            self.task.check_learned().await;
+            self.task
+                .write_kernel(&mut self.commands, &mut self.touched)
+                .await;
+        }
+
+        async fn set_local(&mut self, route: Route) {
+            let (reply, answer) = oneshot::channel();
+            self.command(RibCommand::SetLocal {
+                routes: vec![route],
+                reply,
+            })
+            .await;
+            answer.await.expect("answer").expect("installed");
+        }
+    }
+
+    #[tokio::test]
+    async fn learned_routes_carry_their_own_tag_and_the_rib_is_their_receipt() {
+        let mut h = Harness::new(Vec::new()).await;
+        h.announce("10.9.0.0/16", "192.0.2.1").await;
+        assert_eq!(
+            h.table().routes(),
+            vec![learned_route("10.9.0.0/16", "192.0.2.1")]
+        );
+        assert!(h.task.rib.is_installed(&net("10.9.0.0/16")));
+        // The host's receipt knows nothing of it.
+        assert!(!h.task.routes.contains(&net("10.9.0.0/16")));
+        h.announce("10.9.0.0/16", "192.0.2.7").await;
+        assert_eq!(
+            h.table().requests().last(),
+            Some(&RouteChange::Replace(via("10.9.0.0/16", &["192.0.2.7"])))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_learned_route_deleted_by_hand_comes_back_at_the_check() {
+        let mut h = Harness::new(Vec::new()).await;
+        h.announce("10.9.0.0/16", "192.0.2.1").await;
+        h.table().remove_by_hand(net("10.9.0.0/16"));
+        assert!(h.table().routes().is_empty());
+        h.check().await;
+        assert_eq!(
+            h.table().routes(),
+            vec![learned_route("10.9.0.0/16", "192.0.2.1")]
+        );
+        assert!(h.task.rib.is_installed(&net("10.9.0.0/16")));
+    }
+
+    #[tokio::test]
+    async fn the_check_removes_learned_routes_no_path_wants_and_nothing_else() {
+        let stray = present(&via("10.8.0.0/16", &["192.0.2.1"]), RTPROT_ROMANA_LEARNED);
+        let foreign = present(&via("10.7.0.0/16", &["192.0.2.1"]), STATIC);
+        let mut h = Harness::new(vec![stray, foreign.clone()]).await;
+        h.check().await;
+        assert_eq!(h.table().routes(), vec![foreign]);
+    }
+
+    #[tokio::test]
+    async fn a_foreign_route_with_the_same_prefix_is_left_alone() {
+        let foreign = present(&via("10.7.0.0/16", &["198.51.100.1"]), STATIC);
+        let mut h = Harness::new(vec![foreign.clone()]).await;
+        h.announce("10.7.0.0/16", "192.0.2.1").await;
+        assert_eq!(h.table().routes(), vec![foreign.clone()]);
+        assert!(!h.task.rib.is_installed(&net("10.7.0.0/16")));
+        h.check().await;
+        h.command(RibCommand::NeighborDown(NeighborIdx(0))).await;
+        assert_eq!(h.table().routes(), vec![foreign]);
+    }
+
+    #[tokio::test]
+    async fn the_periodic_reconcile_reads_only_the_hosts_routes() {
+        let mut h = Harness::new(Vec::new()).await;
+        h.announce("10.9.0.0/16", "192.0.2.1").await;
+        h.table().dumps.lock().expect("lock").clear();
+        let (reply, answer) = oneshot::channel();
+        h.command(RibCommand::Reconcile(reply)).await;
+        let report = answer.await.expect("answer").expect("dump");
+        assert_eq!((report.added, report.deleted), (0, 0));
+        assert_eq!(
+            *h.table().dumps.lock().expect("lock"),
+            vec![Some(RTPROT_ROMANA)]
+        );
+        assert_eq!(h.table().routes().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_host_route_takes_a_learned_prefix_and_gives_it_back() {
+        let mut h = Harness::new(Vec::new()).await;
+        h.announce("10.1.0.5/32", "192.0.2.1").await;
+        let endpoint =
+            Route::interface(net("10.1.0.5/32"), IfIndex::new(7).expect("nonzero")).expect("valid");
+        h.set_local(endpoint.clone()).await;
+        assert_eq!(h.table().routes(), vec![present(&endpoint, RTPROT_ROMANA)]);
+        assert!(!h.task.rib.is_installed(&net("10.1.0.5/32")));
+        // A leaf sending it again does not take it from the host.
+        h.announce("10.1.0.5/32", "192.0.2.9").await;
+        assert_eq!(h.table().routes(), vec![present(&endpoint, RTPROT_ROMANA)]);
+
+        let (reply, answer) = oneshot::channel();
+        h.command(RibCommand::RemoveLocal {
+            prefixes: vec![net("10.1.0.5/32")],
+            reply,
+        })
+        .await;
+        answer.await.expect("answer").expect("removed");
+        assert_eq!(
+            h.table().routes(),
+            vec![present(
+                &via("10.1.0.5/32", &["192.0.2.9"]),
+                RTPROT_ROMANA_LEARNED
+            )]
+        );
     }
 }

@@ -23,8 +23,12 @@ use serde_json::Value;
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_romana-bgp");
 
-/// The protocol number romana-bgp tags its kernel routes with.
+/// The protocol number romana-bgp tags the host's own kernel routes with
+/// (aggregate, endpoints).
 pub const PROTO: &str = "201";
+
+/// The protocol number romana-bgp tags the routes it learned with.
+pub const LEARNED_PROTO: &str = "202";
 
 /// A session comes up in 1-5 s; FRR retries connecting every 5 s and the
 /// host may wait out an idle hold after an error first.
@@ -394,10 +398,13 @@ pub fn gateways(route: &Value) -> Vec<String> {
     }
 }
 
-/// The routes romana-bgp owns in the node's kernel, as `TYPE DST`
-/// (`unicast default`, `unreachable 10.1.0.0/16`), sorted.
+/// The routes romana-bgp owns in the node's kernel, its own and learned
+/// ones, as `TYPE DST` (`unicast default`, `unreachable 10.1.0.0/16`),
+/// sorted.
 pub fn owned_routes(lab: &Lab, node: &str) -> Result<Vec<String>, String> {
-    let mut owned: Vec<String> = kernel_routes(lab, node, &["proto", PROTO])?
+    let mut routes = kernel_routes(lab, node, &["proto", PROTO])?;
+    routes.extend(kernel_routes(lab, node, &["proto", LEARNED_PROTO])?);
+    let mut owned: Vec<String> = routes
         .iter()
         .map(|r| {
             format!(
@@ -613,7 +620,7 @@ pub fn fabric_ready(lab: &Lab, hosts: &[(&str, &str)]) {
             SESSION_UP,
             &format!("{host}: default route"),
             || match default_route(lab, host)? {
-                Some(r) if r["protocol"] == PROTO => Ok(()),
+                Some(r) if r["protocol"] == LEARNED_PROTO => Ok(()),
                 other => Err(format!("{other:?}")),
             },
         );
