@@ -20,10 +20,8 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::config::Config;
-use crate::endpoint::{self, AddRequest, Endpoint, EndpointError, Store, Wiring};
-use crate::isolation::{
-    self, InterfaceName, IsolationEndpoint, IsolationInput, NftError, Ruleset, TableState,
-};
+use crate::endpoint::{self, AddRequest, Endpoint, EndpointError, OwnedLink, Store, Wiring};
+use crate::isolation::{InterfaceName, IsolationEndpoint, LiveTable, Membership};
 use crate::kernel::{ApplyFailed, IfIndex, Route};
 use crate::speaker::rib_task::RibCommand;
 
@@ -40,17 +38,10 @@ pub enum EndpointCommand {
 pub struct EndpointTask {
     store: Store,
     wiring: Wiring,
-    isolation: Isolation,
+    isolation: LiveTable,
     rib: mpsc::UnboundedSender<RibCommand>,
     /// When the kernel's routes are compared next.
     routes_due: Instant,
-}
-
-/// The isolation table as the endpoint task keeps it.
-struct Isolation {
-    config: Arc<Config>,
-    /// The table as last applied, for the drift check.
-    applied: Option<Ruleset>,
 }
 
 impl EndpointTask {
@@ -63,10 +54,7 @@ impl EndpointTask {
         EndpointTask {
             store,
             wiring,
-            isolation: Isolation {
-                config,
-                applied: None,
-            },
+            isolation: LiveTable::new(config),
             rib,
             routes_due: Instant::now(),
         }
@@ -150,12 +138,17 @@ impl EndpointTask {
             isolation,
             ..
         } = self;
-        let added = endpoint::add_all(store, wiring, requests, async |store: &Store| {
-            isolation
-                .apply(store)
-                .await
-                .map_err(|e| EndpointError::Isolation(e.to_string()))
-        })
+        let added = endpoint::add_all(
+            store,
+            wiring,
+            requests,
+            async |store: &Store, new: &[Endpoint]| {
+                isolation
+                    .change(Membership::Add, &members(new), || members(store.list()))
+                    .await
+                    .map_err(|e| EndpointError::Isolation(e.to_string()))
+            },
+        )
         .await;
         let added = match added {
             Ok(added) => added,
@@ -186,8 +179,15 @@ impl EndpointTask {
         if let Err(e) = self.remove_routes(vec![host_route(address)]).await {
             warn!(endpoint = %name, "removing its route: {e}");
         }
-        endpoint::remove(&mut self.store, &self.wiring, name).await?;
-        if let Err(e) = self.isolation.apply(&self.store).await {
+        let removed = endpoint::remove(&mut self.store, &self.wiring, name).await?;
+        let store = &self.store;
+        if let Err(e) = self
+            .isolation
+            .change(Membership::Remove, &members(&removed), || {
+                members(store.list())
+            })
+            .await
+        {
             warn!("isolation table after deleting {name}: {e}");
         }
         info!(endpoint = %name, %address, "endpoint deleted");
@@ -208,36 +208,42 @@ impl EndpointTask {
             .collect()
     }
 
-    /// Make the kernel match the state: links, routes, the table.
+    /// Make the kernel match the state: the table, links, routes.
     pub async fn reconcile(&mut self) {
+        // The table first: no link below comes up before its endpoint is in
+        // the table.
+        let store = &self.store;
+        if self.isolation.is_applied() {
+            self.isolation.repair(|| members(store.list())).await;
+        } else if let Err(e) = self.isolation.replace(members(store.list())).await {
+            warn!("reconcile: isolation table: {e}");
+        }
         let endpoints: Vec<Endpoint> = self.store.list().cloned().collect();
-        let wired = match self.wiring.wired(endpoints.clone()).await {
-            Ok(w) => w,
+        let survey = match self.wiring.survey(endpoints.clone()).await {
+            Ok(s) => s,
             Err(e) => {
                 warn!("reconcile: cannot read links: {e}");
                 return;
             }
         };
-        let missing: Vec<Endpoint> = endpoints
-            .iter()
-            .zip(&wired)
-            .filter(|(_, w)| w.is_none())
-            .map(|(e, _)| e.clone())
-            .collect();
-        if (!missing.is_empty() || self.isolation.applied.is_none())
-            && let Err(e) = self.isolation.apply(&self.store).await
-        {
-            warn!("reconcile: isolation table: {e}");
-        }
         let mut routes: Vec<Route> = Vec::new();
-        for (endpoint, ifindex) in endpoints.iter().zip(&wired) {
-            if let Some(ifindex) = ifindex
-                && let Ok(route) = endpoint_route(endpoint.address, *ifindex)
-            {
-                routes.push(route);
+        let mut missing: Vec<Endpoint> = Vec::new();
+        for (endpoint, ifindex) in endpoints.iter().zip(&survey.wired) {
+            match ifindex {
+                Some(ifindex) => {
+                    if let Ok(route) = endpoint_route(endpoint.address, *ifindex) {
+                        routes.push(route);
+                    }
+                }
+                None => missing.push(endpoint.clone()),
             }
         }
-        if !missing.is_empty() {
+        if !missing.is_empty() && !self.isolation.is_applied() {
+            warn!(
+                count = missing.len(),
+                "reconcile: endpoints left unwired until the isolation table is in place"
+            );
+        } else if !missing.is_empty() {
             info!(
                 count = missing.len(),
                 "reconcile: wiring endpoints that are not wired"
@@ -263,8 +269,7 @@ impl EndpointTask {
         if Instant::now() >= self.routes_due {
             self.reconcile_routes().await;
         }
-        self.remove_stale_links(&endpoints).await;
-        self.isolation.repair(&self.store).await;
+        self.remove_stale_links(&endpoints, survey.owned).await;
     }
 
     /// Compare every route of the daemon with the kernel's. That costs in
@@ -290,14 +295,7 @@ impl EndpointTask {
         self.routes_due = Instant::now() + RECONCILE_EVERY.max(started.elapsed() * 20);
     }
 
-    async fn remove_stale_links(&mut self, endpoints: &[Endpoint]) {
-        let owned = match self.wiring.owned_links().await {
-            Ok(o) => o,
-            Err(e) => {
-                warn!("reconcile: {e}");
-                return;
-            }
-        };
+    async fn remove_stale_links(&mut self, endpoints: &[Endpoint], owned: Vec<OwnedLink>) {
         for link in owned {
             if endpoints.iter().any(|e| e.interface == link.name) {
                 continue;
@@ -348,64 +346,21 @@ pub fn endpoint_route(address: Ipv4Addr, ifindex: IfIndex) -> Result<Route, Stri
     Route::interface(host_route(address), ifindex).map_err(|e| e.to_string())
 }
 
-impl Isolation {
-    /// Apply the table again if it is missing or changed.
-    async fn repair(&mut self, store: &Store) {
-        let Some(ruleset) = self.applied.clone() else {
-            return;
-        };
-        let state = tokio::task::spawn_blocking(move || isolation::check(&ruleset)).await;
-        let repair = match state {
-            Ok(Ok(TableState::Current)) => false,
-            Ok(Ok(TableState::Missing)) => {
-                warn!("reconcile: isolation table missing; applying it again");
-                true
+/// What the isolation table needs of `endpoints`.
+fn members<'a>(endpoints: impl IntoIterator<Item = &'a Endpoint>) -> Vec<IsolationEndpoint> {
+    endpoints
+        .into_iter()
+        .filter_map(|e| match InterfaceName::new(&e.interface) {
+            Ok(interface) => Some(IsolationEndpoint {
+                address: e.address,
+                interface,
+            }),
+            // The store refuses such names; one could only come from a
+            // hand-edited state file.
+            Err(err) => {
+                warn!(endpoint = %e.name, "left out of the isolation table: {err}");
+                None
             }
-            Ok(Ok(TableState::Changed(why))) => {
-                warn!("reconcile: isolation table changed ({why}); applying it again");
-                true
-            }
-            Ok(Err(e)) => {
-                warn!("reconcile: cannot read the isolation table: {e}");
-                false
-            }
-            Err(e) => {
-                warn!("reconcile: isolation check failed: {e}");
-                false
-            }
-        };
-        if repair && let Err(e) = self.apply(store).await {
-            warn!("reconcile: isolation table: {e}");
-        }
-    }
-
-    /// Replace the whole table from the state (never patched in place).
-    async fn apply(&mut self, store: &Store) -> Result<(), NftError> {
-        let members: Vec<IsolationEndpoint> = store
-            .list()
-            .filter_map(|e| match InterfaceName::new(&e.interface) {
-                Ok(interface) => Some(IsolationEndpoint {
-                    address: e.address,
-                    interface,
-                }),
-                // The store refuses such names; one could only come from a
-                // hand-edited state file.
-                Err(err) => {
-                    warn!(endpoint = %e.name, "left out of the isolation table: {err}");
-                    None
-                }
-            })
-            .collect();
-        let ruleset = Ruleset::new(&IsolationInput::new(&self.config, &members));
-        let to_apply = ruleset.clone();
-        let applied = tokio::task::spawn_blocking(move || isolation::apply(&to_apply))
-            .await
-            .map_err(|e| NftError::Run {
-                doing: "apply the isolation table",
-                source: std::io::Error::other(e.to_string()),
-            })?;
-        applied?;
-        self.applied = Some(ruleset);
-        Ok(())
-    }
+        })
+        .collect()
 }

@@ -355,7 +355,7 @@ async fn many_taps_are_wired_in_one_call() {
         .collect();
     requests.push(request("ghost", Target::Tap("tbmissing".into())));
 
-    let results = endpoint::add_all(&mut store, &wiring, &requests, async |_| Ok(()))
+    let results = endpoint::add_all(&mut store, &wiring, &requests, async |_, _| Ok(()))
         .await
         .expect("add_all");
     assert_eq!(results.len(), TAPS + 1);

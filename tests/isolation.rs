@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 use nix::sched::{CloneFlags, setns};
 use romana_bgp::config::{Config, Outside};
 use romana_bgp::isolation::{
-    self, InterfaceName, IsolationEndpoint, IsolationInput, Ruleset, TableState,
+    self, InterfaceName, IsolationEndpoint, IsolationInput, LiveTable, Membership, Ruleset,
+    TableState,
 };
 use serde_json::Value;
 
@@ -713,4 +714,60 @@ fn drift_is_seen_and_undone_by_applying_again() {
     in_netns(&ns, isolation::remove).unwrap();
     let tables = run("ip", &["netns", "exec", &ns, "nft", "list", "tables"], None);
     assert_eq!(tables.trim(), "table inet other");
+}
+
+/// The live table as the daemon drives it: whole at first, then endpoints
+/// in and out of the sets over netlink, each time the table listed equal to
+/// the one rendered for the endpoints present; a table deleted by hand makes
+/// the next change replace it whole; elements added by hand are seen (the
+/// generation moved) and the table is put back.
+#[test]
+fn endpoints_join_and_leave_the_sets_and_drift_is_still_repaired() {
+    let mut lab = Lab::empty("live");
+    let ns = lab.namespace("h");
+    let config = std::sync::Arc::new(lab.config.clone());
+    let all = many_endpoints(5);
+    let rendered =
+        |endpoints: &[IsolationEndpoint]| Ruleset::new(&IsolationInput::new(&config, endpoints));
+    let state = |endpoints: &[IsolationEndpoint]| {
+        in_netns(&ns, || isolation::check(&rendered(endpoints))).expect("check")
+    };
+    in_netns(&ns, || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let replaced = std::cell::Cell::new(0);
+        let whole = |endpoints: &[IsolationEndpoint]| {
+            replaced.set(replaced.get() + 1);
+            endpoints.to_vec()
+        };
+        let mut table = LiveTable::new(config.clone());
+        runtime.block_on(async {
+            table.replace(all[..2].to_vec()).await.unwrap();
+            assert_eq!(state(&all[..2]), TableState::Current);
+
+            let add = table.change(Membership::Add, &all[2..], || whole(&all));
+            add.await.unwrap();
+            assert_eq!(replaced.get(), 0, "an add goes over netlink");
+            assert_eq!(state(&all), TableState::Current);
+
+            let remove = table.change(Membership::Remove, &all[3..], || whole(&all[..3]));
+            remove.await.unwrap();
+            assert_eq!(replaced.get(), 0, "a delete goes over netlink");
+            assert_eq!(state(&all[..3]), TableState::Current);
+
+            run("nft", &["delete", "table", "inet", "romana"], None);
+            let add = table.change(Membership::Add, &all[3..4], || whole(&all[..4]));
+            add.await.unwrap();
+            assert_eq!(replaced.get(), 1, "a refused change replaces the table");
+            assert_eq!(state(&all[..4]), TableState::Current);
+
+            let edit = "add element inet romana endpoint_sources { \"rbintruder\" . 10.1.99.1 }";
+            run("nft", &["-f", "-"], Some(edit));
+            assert!(matches!(state(&all[..4]), TableState::Changed(_)));
+            table.repair(|| whole(&all[..4])).await;
+            assert_eq!(replaced.get(), 2, "the hand edit is undone");
+            assert_eq!(state(&all[..4]), TableState::Current);
+        });
+    });
 }

@@ -31,17 +31,21 @@ pub async fn add(
     wiring: &Wiring,
     request: &AddRequest,
 ) -> Result<Added, EndpointError> {
-    let mut results = add_all(store, wiring, std::slice::from_ref(request), async |_| {
-        Ok(())
-    })
+    let mut results = add_all(
+        store,
+        wiring,
+        std::slice::from_ref(request),
+        async |_, _| Ok(()),
+    )
     .await?;
     results.pop().unwrap_or(Err(EndpointError::WiringStopped))
 }
 
 /// [`add`] for many requests: one write to disk for all of them, taps
-/// wired in as few requests as fit. `before_wiring` runs once the new
-/// endpoints are persisted and before any link comes up (the daemon puts
-/// them in its isolation table there); if it fails, nothing is wired. One
+/// wired in as few requests as fit. `before_wiring` runs with the
+/// endpoints about to be wired, once they are persisted and before any link
+/// comes up (the daemon puts them in its isolation table there); if it
+/// fails, nothing is wired. One
 /// result per request, in order; the outer error (a failed write, a stopped
 /// wiring thread, a failed `before_wiring`) means no endpoint of the batch
 /// was added.
@@ -49,7 +53,7 @@ pub async fn add_all(
     store: &mut Store,
     wiring: &Wiring,
     requests: &[AddRequest],
-    before_wiring: impl AsyncFnOnce(&Store) -> Result<(), EndpointError>,
+    before_wiring: impl AsyncFnOnce(&Store, &[Endpoint]) -> Result<(), EndpointError>,
 ) -> Result<Vec<Result<Added, EndpointError>>, EndpointError> {
     let targets = requests.iter().map(|r| r.target.clone()).collect();
     let checks = wiring.check_all(targets).await?;
@@ -82,7 +86,7 @@ pub async fn add_all(
     let prepared = if to_wire.is_empty() {
         Ok(())
     } else {
-        before_wiring(store).await
+        before_wiring(store, &endpoints).await
     };
     let wired = match prepared {
         Ok(()) => wiring.wire_all(endpoints).await,

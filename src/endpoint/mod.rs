@@ -33,7 +33,7 @@ use crate::isolation::InterfaceName;
 pub use error::EndpointError;
 pub use lifecycle::{Added, add, add_all, remove};
 pub use store::Store;
-pub use wire::{OwnedLink, Wiring};
+pub use wire::{OwnedLink, Survey, Wiring};
 
 /// Where `--netns NAME` namespaces live (`ip netns add NAME`).
 pub const NETNS_DIR: &str = "/run/netns";

@@ -15,7 +15,7 @@ use rtnetlink::packet_core::{
     NetlinkPayload,
 };
 use rtnetlink::packet_route::RouteNetlinkMessage;
-use rtnetlink::sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+use rtnetlink::sys::{Socket, protocols::NETLINK_ROUTE};
 
 use crate::kernel::{Errno, Failure};
 
@@ -107,18 +107,8 @@ impl Rtnl {
             let action = action.to_owned();
             move |error| EndpointError::Socket { action, error }
         };
-        let mut socket = Socket::new(NETLINK_ROUTE).map_err(failed("open"))?;
-        socket.bind_auto().map_err(failed("bind"))?;
-        socket
-            .connect(&SocketAddr::new(0, 0))
-            .map_err(failed("connect"))?;
-        // Errors echo only the request's header.
-        socket
-            .set_cap_ack(true)
-            .map_err(failed("set NETLINK_CAP_ACK"))?;
-        socket
-            .set_non_blocking(true)
-            .map_err(failed("make non-blocking"))?;
+        let socket = crate::netlink_socket::open(NETLINK_ROUTE)
+            .map_err(|(step, error)| failed(step)(error))?;
         // A smaller buffer only means smaller datagrams.
         let _ = socket.set_rx_buf_sz(RECEIVE_BUFFER);
         let budget = socket.get_rx_buf_sz().map_err(failed("read SO_RCVBUF"))?;

@@ -44,6 +44,14 @@ pub struct OwnedLink {
     pub ifindex: IfIndex,
 }
 
+/// One look at the host's links, for the reconciler.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Survey {
+    /// For each endpoint asked about, in order, its wired host interface.
+    pub wired: Vec<Option<IfIndex>>,
+    pub owned: Vec<OwnedLink>,
+}
+
 type Job = Box<dyn FnOnce(&mut Host) + Send>;
 
 /// How long the taps a check found are trusted by the wiring after it: an
@@ -160,44 +168,47 @@ impl Wiring {
     }
 
     /// For each endpoint, the host interface if it is wired (as
-    /// [`Wiring::is_wired`]), from one dump of the links: what the
-    /// reconciler needs for its routes and repairs.
+    /// [`Wiring::is_wired`]), from one dump of the links.
     pub async fn wired(
         &self,
         endpoints: Vec<Endpoint>,
     ) -> Result<Vec<Option<IfIndex>>, EndpointError> {
+        Ok(self.survey(endpoints).await?.wired)
+    }
+
+    /// The host's links that carry the daemon's veth name and are veths.
+    pub async fn owned_links(&self) -> Result<Vec<OwnedLink>, EndpointError> {
+        Ok(self.survey(Vec::new()).await?.owned)
+    }
+
+    /// What the reconciler needs from one dump of the links: for each
+    /// endpoint its host interface if wired, and the veths of the daemon's
+    /// name, so those of endpoints that no longer exist can be deleted.
+    pub async fn survey(&self, endpoints: Vec<Endpoint>) -> Result<Survey, EndpointError> {
         self.call(move |host| {
             let links = host.links()?;
             let by_name: HashMap<&str, &Link> =
                 links.iter().map(|l| (l.name.as_str(), l)).collect();
-            Ok(endpoints
+            let wired = endpoints
                 .iter()
                 .map(|e| host.wired_at(e, by_name.get(e.interface.as_str()).copied()))
-                .collect())
-        })
-        .await?
-    }
-
-    /// The host's links that carry the daemon's veth name and are veths,
-    /// so the reconciler can delete those of endpoints that no longer exist.
-    pub async fn owned_links(&self) -> Result<Vec<OwnedLink>, EndpointError> {
-        self.call(|host| {
-            Ok(host
-                .links()?
-                .into_iter()
+                .collect();
+            let owned = links
+                .iter()
                 .filter(|l| is_veth_name(&l.name) && l.is_veth())
                 .filter_map(|l| {
                     Some(OwnedLink {
                         ifindex: IfIndex::new(l.index)?,
-                        name: l.name,
+                        name: l.name.clone(),
                     })
                 })
-                .collect())
+                .collect();
+            Ok(Survey { wired, owned })
         })
         .await?
     }
 
-    /// Deletes a link [`Wiring::owned_links`] returned, if it is still
+    /// Deletes a link of [`Survey::owned`], if it is still
     /// there and still a veth of the daemon's name.
     pub async fn remove_owned_link(&self, name: &str) -> Result<(), EndpointError> {
         let name = name.to_owned();

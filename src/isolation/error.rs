@@ -4,6 +4,8 @@ use std::fmt;
 use std::io;
 use std::process::ExitStatus;
 
+use crate::kernel::Errno;
+
 /// Running `nft` failed. A script nft refuses is one transaction that did
 /// not happen: the live table is as it was.
 #[derive(Debug)]
@@ -21,6 +23,18 @@ pub enum NftError {
     },
     /// `nft -j` printed something this daemon cannot read.
     Unreadable { doing: &'static str, reason: String },
+    /// The nfnetlink socket failed.
+    Netlink {
+        doing: &'static str,
+        source: io::Error,
+    },
+    /// nf_tables refused a request over netlink; a batch refused is one
+    /// transaction that did not happen.
+    Kernel { doing: &'static str, errno: Errno },
+    /// nf_tables did not answer every request of a batch.
+    NoAnswer { doing: &'static str },
+    /// The change does not fit one netlink batch.
+    TooLarge { doing: &'static str },
 }
 
 impl fmt::Display for NftError {
@@ -59,6 +73,26 @@ impl fmt::Display for NftError {
                 "cannot read what `nft -j` printed to {doing}: {reason} \
                  (report it as a romana-bgp bug with the output of `nft --version`)"
             ),
+            NftError::Netlink { doing, source } => write!(
+                f,
+                "cannot {doing} over netlink: {source} (romana-bgp needs CAP_NET_ADMIN \
+                 and the `nf_tables` module)"
+            ),
+            NftError::Kernel { doing, errno } => write!(
+                f,
+                "nf_tables refused to {doing}: {errno}; nothing of it was changed \
+                 (the daemon replaces the whole table instead)"
+            ),
+            NftError::NoAnswer { doing } => write!(
+                f,
+                "nf_tables did not answer every request to {doing} (the daemon \
+                 replaces the whole table instead)"
+            ),
+            NftError::TooLarge { doing } => write!(
+                f,
+                "too many endpoints at once to {doing} in one netlink batch (the \
+                 daemon replaces the whole table instead)"
+            ),
         }
     }
 }
@@ -66,8 +100,12 @@ impl fmt::Display for NftError {
 impl std::error::Error for NftError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            NftError::Run { source, .. } => Some(source),
-            NftError::Refused { .. } | NftError::Unreadable { .. } => None,
+            NftError::Run { source, .. } | NftError::Netlink { source, .. } => Some(source),
+            NftError::Refused { .. }
+            | NftError::Unreadable { .. }
+            | NftError::Kernel { .. }
+            | NftError::NoAnswer { .. }
+            | NftError::TooLarge { .. } => None,
         }
     }
 }

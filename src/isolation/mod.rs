@@ -1,6 +1,9 @@
 //! Isolation between endpoints: one nftables table, `inet romana`, owned by
 //! the daemon, rendered from the config and the endpoints in the state and
-//! replaced whole in one `nft -f` transaction; never patched in place.
+//! replaced whole in one `nft -f` transaction; its rules are never patched
+//! in place. Endpoints coming and going change only the elements of its
+//! two endpoint sets, each change one nf_tables transaction over netlink
+//! (see [`LiveTable`]).
 //!
 //! Every hook of the table (see [`Ruleset`] for the rules themselves):
 //!
@@ -40,11 +43,12 @@
 //!
 //! The number of rules is fixed; endpoints only add set elements.
 //!
-//! How the daemon uses it: [`Ruleset::new`] from the config and this host's
-//! endpoints, then [`apply`] at start (unconditionally: the table left by a
-//! previous run may come from another config) and after every change of the
-//! endpoints, with all of them; [`check`] every few seconds, and [`apply`]
-//! again unless the answer is [`TableState::Current`]. Interface names need
+//! How the daemon uses it, through [`LiveTable`]: [`Ruleset::new`] from the
+//! config and this host's endpoints, then [`apply`] at start
+//! (unconditionally: the table left by a previous run may come from another
+//! config); set-element changes for each add and delete; every few seconds
+//! [`check`] if nf_tables' generation moved, and [`apply`] again unless the
+//! answer is [`TableState::Current`]. Interface names need
 //! not exist yet, so a new endpoint's table can go in before its link comes
 //! up, and no packet of it passes unfiltered. Connections already open when
 //! a table is replaced keep flowing (conntrack), even if the new table would
@@ -55,6 +59,8 @@
 mod drift;
 mod error;
 mod interface;
+mod live;
+mod nfnl;
 mod nft;
 mod ruleset;
 
@@ -65,6 +71,8 @@ use std::net::Ipv4Addr;
 
 pub use error::NftError;
 pub use interface::{InterfaceName, InvalidInterfaceName, MAX_INTERFACE_LEN};
+pub use live::LiveTable;
+pub use nfnl::Membership;
 pub use nft::{TableState, apply, check, present, remove};
 pub use ruleset::{Ruleset, TABLE_FAMILY, TABLE_NAME, render};
 

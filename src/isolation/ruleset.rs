@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
-use super::{InterfaceName, IsolationInput};
+use super::{InterfaceName, IsolationEndpoint, IsolationInput};
 use crate::config::{EndpointGroup, Outside, Tenant};
 use crate::plan::Plan;
 
@@ -148,6 +148,27 @@ impl Ruleset {
         // Writing into a String cannot fail.
         let _ = self.write_table(&mut out);
         out
+    }
+
+    /// Whether `endpoint` is in the endpoint sets.
+    pub fn contains(&self, endpoint: &IsolationEndpoint) -> bool {
+        self.sources
+            .contains(&(endpoint.interface.clone(), endpoint.address))
+    }
+
+    /// Puts `endpoint` into the endpoint sets, as a set-element change the
+    /// live table got; the rules do not change.
+    pub fn insert(&mut self, endpoint: &IsolationEndpoint) {
+        self.interfaces.insert(endpoint.interface.clone());
+        self.sources
+            .insert((endpoint.interface.clone(), endpoint.address));
+    }
+
+    /// Takes `endpoint` out of the endpoint sets.
+    pub fn remove(&mut self, endpoint: &IsolationEndpoint) {
+        self.interfaces.remove(&endpoint.interface);
+        self.sources
+            .remove(&(endpoint.interface.clone(), endpoint.address));
     }
 
     pub(super) fn interfaces(&self) -> impl Iterator<Item = &InterfaceName> {
@@ -419,6 +440,21 @@ table inet romana {
             .endpoints
             .push(endpoint(Ipv4Addr::new(10, 1, 18, 6), "vnet0"));
         assert_eq!(render(&small.input(Outside::Allow)), EXPECTED);
+    }
+
+    #[test]
+    fn set_changes_give_the_table_rendered_with_the_endpoints() {
+        let small = Small::new();
+        let full = Ruleset::new(&small.input(Outside::Allow));
+        let mut fewer = small;
+        let last = fewer.endpoints.pop().unwrap();
+        let mut grown = Ruleset::new(&fewer.input(Outside::Allow));
+        assert!(!grown.contains(&last));
+        grown.insert(&last);
+        assert!(grown.contains(&last));
+        assert_eq!(grown, full);
+        grown.remove(&last);
+        assert_eq!(grown, Ruleset::new(&fewer.input(Outside::Allow)));
     }
 
     #[test]
