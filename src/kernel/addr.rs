@@ -62,7 +62,7 @@ impl Netlink {
                 RTPROT_ROMANA,
             )));
         let request = RouteNetlinkMessage::NewAddress(message);
-        match self.acknowledged(request, NLM_F_CREATE | NLM_F_EXCL).await {
+        match self.acknowledged(request, NLM_F_CREATE | NLM_F_EXCL) {
             Ok(()) => Ok(AddressChange::Added),
             // IPv6 keys an address without its prefix length, so the same
             // address with another length, not ours, is in the way.
@@ -91,7 +91,7 @@ impl Netlink {
             return Ok(AddressChange::NotOwned);
         }
         let request = RouteNetlinkMessage::DelAddress(address_message(ifindex, address));
-        match self.acknowledged(request, 0).await {
+        match self.acknowledged(request, 0) {
             Ok(()) => Ok(AddressChange::Removed),
             // Gone since the dump: what was asked for.
             Err(f) if f.errno() == Some(Errno::EADDRNOTAVAIL) => Ok(AddressChange::Unchanged),

@@ -15,6 +15,7 @@
 //! [`learned`] the writer of learned routes, whose receipt is the RIB's.
 
 pub mod addr;
+mod changes;
 pub mod error;
 pub mod learned;
 pub mod link;

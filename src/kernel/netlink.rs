@@ -1,44 +1,27 @@
-//! The rtnetlink connection: single requests, dumps, and batches that send
-//! many requests in one datagram and then collect their acknowledgements,
-//! which is what makes installing ten thousand endpoint routes fast.
+//! The rtnetlink connection: single requests and dumps over an async
+//! connection, and changes (routes, addresses) many to a datagram through a
+//! socket of their own ([`ChangeSocket`]), which is what makes installing
+//! ten thousand endpoint routes, or a leaked full table, fast.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::StreamExt;
 use rtnetlink::packet_core::ErrorMessage;
 use rtnetlink::packet_core::{
-    NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
-    NetlinkMessage, NetlinkPayload,
+    NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkMessage,
+    NetlinkPayload,
 };
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::proto::ConnectionHandle;
 use rtnetlink::sys::{AsyncSocket, SocketAddr, protocols::NETLINK_ROUTE};
-use tokio::sync::Semaphore;
 
+use super::changes::ChangeSocket;
 use super::error::{ConnectError, Errno, Failure};
 
-/// Receive buffer asked for. Every acknowledgement of a batch is queued in
-/// it before the daemon reads any, so it bounds the batch size; the kernel
-/// caps the request at `net.core.rmem_max` and doubles it.
-const RECEIVE_BUFFER: libc::c_int = 4 << 20;
-
-/// What one queued acknowledgement costs in the receive buffer: a small
-/// datagram's kernel bookkeeping (`skb` truesize) is about 768 octets,
-/// rounded up for safety.
-const ACK_COST: usize = 1024;
-
-/// Octets of requests sent in one datagram: well below the default socket
-/// send buffer (`net.core.wmem_default`, 208 KiB), which the kernel
-/// requires a datagram to fit in.
-const MAX_DATAGRAM: usize = 64 * 1024;
-
-/// Requests sent in one datagram at most.
-const MAX_BATCH: usize = 1024;
-
 /// How long to wait for an answer the kernel gives synchronously; only a
-/// lost acknowledgement takes this long.
+/// lost answer takes this long.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A dump that raced with a change is marked interrupted; it is retried
@@ -51,29 +34,28 @@ const NLMSGERR_ATTR_MSG: u16 = 1;
 /// Length of a netlink message header, the part a capped error echoes.
 const NLMSG_HEADER_LEN: usize = 16;
 
-/// An open rtnetlink connection. Cheap to clone; all clones share one
-/// socket, served by a task on the tokio runtime that opened it.
+/// An open rtnetlink connection. Cheap to clone; all clones share its two
+/// sockets: one for gets and dumps, served by a task on the tokio runtime
+/// that opened it, and one for changes.
 #[derive(Clone, Debug)]
 pub struct Netlink {
     handle: ConnectionHandle<RouteNetlinkMessage>,
     batch_limit: usize,
-    /// One permit per acknowledgement the receive buffer can hold, shared
-    /// by all clones, so concurrent batches cannot overrun it together.
-    ack_room: Arc<Semaphore>,
+    /// Used by one batch at a time, and never across an `.await`: the
+    /// kernel has answered a datagram of changes when `send` returns, so a
+    /// batch runs to its end without waiting.
+    changes: Arc<Mutex<ChangeSocket>>,
 }
 
 impl Netlink {
-    /// Opens the socket in the calling thread's network namespace and
-    /// spawns its I/O task; must be called inside a tokio runtime.
+    /// Opens the sockets in the calling thread's network namespace and
+    /// spawns the I/O task; must be called inside a tokio runtime.
     pub fn connect() -> Result<Self, ConnectError> {
         let (mut connection, handle, unsolicited) =
             rtnetlink::proto::new_connection::<RouteNetlinkMessage>(NETLINK_ROUTE)
                 .map_err(ConnectError)?;
         // No multicast groups are joined, so nothing unsolicited is expected.
         drop(unsolicited);
-        // Acks are delivered to the request, so the n-th answer of a batch
-        // belongs to its n-th request.
-        connection.set_forward_ack(true);
         let socket = connection.socket_mut().socket_mut();
         // Errors echo only the request's header, and carry the kernel's text.
         socket.set_cap_ack(true).map_err(ConnectError)?;
@@ -84,32 +66,27 @@ impl Netlink {
         if let Err(e) = socket.set_netlink_get_strict_chk(true) {
             tracing::debug!("netlink dumps are filtered by the daemon, not the kernel: {e}");
         }
-        // A smaller buffer than asked for only means smaller batches.
-        if let Err(e) = socket.set_rx_buf_sz(RECEIVE_BUFFER) {
-            tracing::debug!("netlink receive buffer stays at its default: {e}");
-        }
-        let receive_buffer = socket.get_rx_buf_sz().map_err(ConnectError)?;
+        let changes = ChangeSocket::open()?;
         tokio::spawn(connection);
-        let batch_limit = (receive_buffer / ACK_COST).clamp(1, MAX_BATCH);
         Ok(Self {
             handle,
-            batch_limit,
-            ack_room: Arc::new(Semaphore::new(batch_limit)),
+            batch_limit: changes.batch_limit(),
+            changes: Arc::new(Mutex::new(changes)),
         })
     }
 
-    /// How many requests `batch` sends before it waits for their answers.
+    /// How many requests `batch` sends in one datagram at most.
     pub fn batch_limit(&self) -> usize {
         self.batch_limit
     }
 
     /// Sends one request that the kernel acknowledges.
-    pub(super) async fn acknowledged(
+    pub(super) fn acknowledged(
         &self,
         message: RouteNetlinkMessage,
         flags: u16,
     ) -> Result<(), Failure> {
-        let mut results = self.batch(vec![(message, flags)]).await;
+        let mut results = self.batch([(message, flags)]);
         results.pop().unwrap_or(Err(Failure::NoAnswer))
     }
 
@@ -183,74 +160,18 @@ impl Netlink {
         }
     }
 
-    /// Sends requests that the kernel acknowledges, many per datagram, and
-    /// returns one result per request, in order. The kernel handles the
-    /// requests of a datagram one after another, as if sent one by one.
-    pub(super) async fn batch(
+    /// Sends changes, many per datagram, and returns one result per
+    /// request, in order. The kernel handles the requests of a datagram one
+    /// after another, as if sent one by one, and has answered them when the
+    /// datagram is sent: this never waits.
+    pub(super) fn batch(
         &self,
-        requests: Vec<(RouteNetlinkMessage, u16)>,
+        requests: impl IntoIterator<Item = (RouteNetlinkMessage, u16)>,
     ) -> Vec<Result<(), Failure>> {
-        let mut results = Vec::with_capacity(requests.len());
-        let mut chunk = Vec::new();
-        let mut chunk_octets = 0;
-        for (message, flags) in requests {
-            let mut request = NetlinkMessage::from(message);
-            request.header.flags = flags | NLM_F_REQUEST | NLM_F_ACK;
-            request.finalize();
-            let octets = request.buffer_len();
-            if !chunk.is_empty()
-                && (chunk.len() == self.batch_limit || chunk_octets + octets > MAX_DATAGRAM)
-            {
-                self.send_chunk(std::mem::take(&mut chunk), &mut results)
-                    .await;
-                chunk_octets = 0;
-            }
-            chunk_octets += octets;
-            chunk.push(request);
-        }
-        if !chunk.is_empty() {
-            self.send_chunk(chunk, &mut results).await;
-        }
-        results
-    }
-
-    async fn send_chunk(
-        &self,
-        chunk: Vec<NetlinkMessage<RouteNetlinkMessage>>,
-        results: &mut Vec<Result<(), Failure>>,
-    ) {
-        let expected = chunk.len();
-        let done = results.len() + expected;
-        // Held until every answer is in. The semaphore is never closed, and
-        // a chunk is at most `batch_limit`, so this waits and never fails.
-        let room = match u32::try_from(expected) {
-            Ok(n) => self.ack_room.acquire_many(n).await.ok(),
-            Err(_) => None,
-        };
-        let Some(_room) = room else {
-            results.resize(done, Err(Failure::ConnectionClosed));
-            return;
-        };
-        match self.send(chunk) {
-            Err(failure) => results.resize(done, Err(failure)),
-            Ok(mut answers) => {
-                while results.len() < done {
-                    let next = tokio::time::timeout(ANSWER_TIMEOUT, answers.next()).await;
-                    match next {
-                        Err(_) => results.resize(done, Err(Failure::NoAnswer)),
-                        Ok(None) => results.resize(done, Err(Failure::ConnectionClosed)),
-                        Ok(Some(answer)) => {
-                            if let NetlinkPayload::Error(e) = &answer.payload {
-                                results.push(match e.code {
-                                    None => Ok(()),
-                                    Some(_) => Err(kernel_failure(e, answer.header.flags)),
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        // A batch that panicked left the socket usable: its answers are
+        // skipped by sequence number.
+        let mut changes = self.changes.lock().unwrap_or_else(PoisonError::into_inner);
+        changes.apply(requests)
     }
 
     fn send(
@@ -281,7 +202,7 @@ where
     }
 }
 
-fn kernel_failure(error: &ErrorMessage, flags: u16) -> Failure {
+pub(super) fn kernel_failure(error: &ErrorMessage, flags: u16) -> Failure {
     Failure::Kernel {
         errno: Errno(error.raw_code().saturating_abs()),
         message: extended_ack_text(&error.header, flags),

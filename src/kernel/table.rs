@@ -82,11 +82,12 @@ impl RouteTable for Netlink {
     }
 
     async fn apply(&self, protocol: u8, changes: &[RouteChange]) -> Vec<Result<(), RouteError>> {
-        let requests = changes
-            .iter()
-            .map(|c| change_request(c, protocol))
-            .collect();
-        let results = self.batch(requests).await;
+        let requests = changes.iter().map(|c| change_request(c, protocol));
+        let results = self.batch(requests);
+        // The batch never waited (the kernel answers while it is sent), and
+        // a caller writing a full table does so a batch at a time: the
+        // other tasks (sessions' keepalives) get their turn between two.
+        tokio::task::yield_now().await;
         changes
             .iter()
             .zip(results)
