@@ -10,7 +10,7 @@
 //! carried them inline, flags included), and the prefixes whose kernel
 //! route must change wait in a list, each once, not in a second map.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -293,8 +293,12 @@ impl<K: Copy + Eq + Hash> Table<K> {
 pub struct Rib {
     v4: Table<Ipv4Net>,
     v6: Table<Ipv6Net>,
-    /// Prefixes whose kernel route must change, each once (`Flags::QUEUED`).
-    pending: Vec<IpNet>,
+    /// Prefixes whose kernel route must change, each once (`Flags::QUEUED`),
+    /// first come first written: a full table sent in order is installed in
+    /// order, which the kernel's trie takes best (newest first, a leaked
+    /// full table cost about two seconds more, in repeated resizes of the
+    /// trie near its end; BENCHMARKS.md).
+    pending: VecDeque<IpNet>,
     /// Paths held per neighbor: its accepted-prefix count.
     counts: HashMap<NeighborIdx, u64>,
 }
@@ -339,7 +343,7 @@ impl Rib {
         let flags = entry.flags_mut();
         if !flags.has(Flags::QUEUED) {
             flags.set(Flags::QUEUED, true);
-            self.pending.push(prefix);
+            self.pending.push_back(prefix);
         }
     }
 
@@ -450,8 +454,10 @@ impl Rib {
     /// Up to `limit` prefixes whose kernel route must change, taken off the
     /// pending list; each must be answered with [`Rib::set_installed`].
     pub fn take_pending(&mut self, limit: usize) -> Vec<IpNet> {
-        let at = self.pending.len().saturating_sub(limit);
-        let batch = self.pending.split_off(at);
+        let batch = self
+            .pending
+            .drain(..limit.min(self.pending.len()))
+            .collect();
         if self.pending.capacity() > 4096 && self.pending.len() < self.pending.capacity() / 4 {
             self.pending.shrink_to(self.pending.len() * 2);
         }
@@ -670,6 +676,19 @@ mod tests {
         rib.announce(p, path(0, "192.168.11.8", &[65011]));
         assert_eq!(rib.take_pending(10), [p]);
         assert!(rib.take_pending(10).is_empty());
+    }
+
+    #[test]
+    fn pending_prefixes_go_to_the_kernel_in_the_order_they_came() {
+        let mut rib = Rib::default();
+        let prefixes: Vec<IpNet> = (0..5)
+            .map(|i| format!("10.{i}.0.0/16").parse().unwrap())
+            .collect();
+        for p in &prefixes {
+            rib.announce(*p, path(0, "192.168.11.0", &[65011]));
+        }
+        assert_eq!(rib.take_pending(2), prefixes[..2]);
+        assert_eq!(rib.take_pending(10), prefixes[2..]);
     }
 
     #[test]
