@@ -258,17 +258,41 @@ fn run(args: &RunArgs) -> ExitCode {
 }
 
 fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let filter = log_filter(rust_log.as_deref()).unwrap_or_else(|e| {
+        eprintln!("romana-bgp: RUST_LOG ignored, logging at info: {e}");
+        info_and_above()
+    });
     let colour = Style::detect(
         io::stderr().is_terminal(),
         std::env::var_os("NO_COLOR").as_deref(),
     ) == Style::COLOUR;
     tracing_subscriber::fmt()
-        .with_env_filter(filter)
         .with_writer(io::stderr)
         .with_ansi(colour)
+        .finish()
+        .with(filter)
         .init();
+}
+
+/// `RUST_LOG`: a default level and `target=level` pairs, separated by
+/// commas (`info,romana_bgp::speaker=debug`); `info` when unset or empty.
+/// A plain list of targets and levels needs no regular expressions, which
+/// would cost the resident daemon a quarter of a megabyte of code.
+fn log_filter(
+    rust_log: Option<&str>,
+) -> Result<tracing_subscriber::filter::Targets, tracing_subscriber::filter::ParseError> {
+    match rust_log.map(str::trim) {
+        None | Some("") => Ok(info_and_above()),
+        Some(text) => text.parse(),
+    }
+}
+
+fn info_and_above() -> tracing_subscriber::filter::Targets {
+    tracing_subscriber::filter::Targets::new()
+        .with_default(tracing_subscriber::filter::LevelFilter::INFO)
 }
 
 fn endpoint(command: EndpointCommand, socket: &Path, output: Output) -> ExitCode {
@@ -400,4 +424,36 @@ fn output_failed(e: &io::Error) -> ExitCode {
 fn fail(code: u8, error: &dyn std::fmt::Display) -> ExitCode {
     let _ = writeln!(io::stderr(), "{error}");
     ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    use super::log_filter;
+
+    #[test]
+    fn rust_log_takes_a_default_and_levels_per_target() {
+        let filter = log_filter(Some("info,romana_bgp::speaker=debug")).expect("valid");
+        assert!(filter.would_enable("romana_bgp::speaker::neighbor", &Level::DEBUG));
+        assert!(!filter.would_enable("romana_bgp::daemon", &Level::DEBUG));
+        assert!(filter.would_enable("romana_bgp::daemon", &Level::INFO));
+        let debug = log_filter(Some("debug")).expect("valid");
+        assert!(debug.would_enable("romana_bgp::daemon", &Level::DEBUG));
+        assert!(!debug.would_enable("romana_bgp::daemon", &Level::TRACE));
+    }
+
+    #[test]
+    fn unset_or_empty_is_info() {
+        for unset in [None, Some(""), Some("  ")] {
+            let filter = log_filter(unset).expect("valid");
+            assert!(filter.would_enable("romana_bgp::daemon", &Level::INFO));
+            assert!(!filter.would_enable("romana_bgp::daemon", &Level::DEBUG));
+        }
+    }
+
+    #[test]
+    fn a_level_that_does_not_exist_is_refused() {
+        assert!(log_filter(Some("romana_bgp=loud")).is_err());
+    }
 }
