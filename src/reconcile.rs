@@ -2,14 +2,16 @@
 //! wiring thread and the isolation table, serialises every add and delete,
 //! and reconciles the kernel with the persisted state.
 //!
-//! An add goes: target checked, address persisted, isolation table
-//! replaced with the new endpoint in it, link wired (and only then up),
-//! /32 route installed. Adds that arrive together are done as one batch:
-//! one write to disk, one table, one route batch. The state leads and the
-//! kernel follows: at start, every few seconds and after every change, what
-//! is missing is wired again, links of endpoints that are gone are removed,
-//! and a table that was flushed or edited is replaced.
+//! An add goes: target checked, address persisted, endpoint put into the
+//! isolation table's sets, link wired (and only then up), /32 route
+//! installed. Adds that arrive together are done as one batch: one write to
+//! disk, one set change, one route batch. The state leads and the kernel
+//! follows: at start and every few seconds, what is missing is wired again,
+//! links of endpoints that are gone are removed, and a table that was
+//! flushed or edited is replaced. The links are read for that on a second
+//! wiring thread while adds and deletes go on.
 
+use std::collections::HashSet;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,13 +22,25 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::config::Config;
-use crate::endpoint::{self, AddRequest, Endpoint, EndpointError, OwnedLink, Store, Wiring};
+use crate::endpoint::{
+    self, AddRequest, Endpoint, EndpointError, OwnedLink, Store, Survey, Wiring,
+};
 use crate::isolation::{InterfaceName, IsolationEndpoint, LiveTable, Membership};
 use crate::kernel::{ApplyFailed, IfIndex, Route};
 use crate::speaker::rib_task::RibCommand;
 
 /// How often the kernel is compared with the state when nothing changes.
 pub const RECONCILE_EVERY: Duration = Duration::from_secs(2);
+
+/// The links of a reconcile's endpoints, being read on the surveyor.
+type SurveyAnswer = tokio::task::JoinHandle<Result<Survey, EndpointError>>;
+
+/// When the next reconcile is due, after one that began at `started`:
+/// every [`RECONCILE_EVERY`], or ten times as long as it took, so that a
+/// host with thousands of endpoints is not kept busy comparing.
+fn next_after(started: Instant) -> Instant {
+    Instant::now() + RECONCILE_EVERY.max(started.elapsed() * 10)
+}
 
 /// What the control API asks of the endpoint task.
 pub enum EndpointCommand {
@@ -38,6 +52,12 @@ pub enum EndpointCommand {
 pub struct EndpointTask {
     store: Store,
     wiring: Wiring,
+    /// A second wiring thread that reads the links for the reconcile, so
+    /// adds and deletes go on while it does.
+    surveyor: Wiring,
+    /// Names of endpoints added or deleted since the survey in flight
+    /// began: what it saw of them is out of date. `None` with no survey.
+    changed_since_survey: Option<HashSet<String>>,
     isolation: LiveTable,
     rib: mpsc::UnboundedSender<RibCommand>,
     /// When the kernel's routes are compared next.
@@ -51,9 +71,15 @@ impl EndpointTask {
         config: Arc<Config>,
         rib: mpsc::UnboundedSender<RibCommand>,
     ) -> EndpointTask {
+        let surveyor = wiring.another().unwrap_or_else(|e| {
+            warn!("{e}; the reconcile reads links on the wiring thread");
+            wiring.clone()
+        });
         EndpointTask {
             store,
             wiring,
+            surveyor,
+            changed_since_survey: None,
             isolation: LiveTable::new(config),
             rib,
             routes_due: Instant::now(),
@@ -66,7 +92,13 @@ impl EndpointTask {
             Ok(false) => {}
             Err(e) => warn!("cannot turn on IPv4 forwarding: {e}"),
         }
-        let mut next_reconcile = self.timed_reconcile().await;
+        let started = Instant::now();
+        let endpoints = self.begin_reconcile().await;
+        let survey = self.surveyor.survey(endpoints.clone()).await;
+        self.finish_reconcile(endpoints, survey).await;
+        let mut next_reconcile = next_after(started);
+        let mut reconcile_started = started;
+        let mut survey: Option<(Vec<Endpoint>, SurveyAnswer)> = None;
         loop {
             tokio::select! {
                 // Requests waiting go before a reconcile that is due.
@@ -88,20 +120,24 @@ impl EndpointTask {
                     }
                     self.add_batch(adds).await;
                 }
-                _ = tokio::time::sleep_until(next_reconcile) => {
-                    next_reconcile = self.timed_reconcile().await;
+                answer = async { survey.as_mut().map(|(_, answer)| answer).expect("guarded").await },
+                    if survey.is_some() =>
+                {
+                    let endpoints = survey.take().map(|(e, _)| e).unwrap_or_default();
+                    let answer = answer.unwrap_or(Err(EndpointError::WiringStopped));
+                    self.finish_reconcile(endpoints, answer).await;
+                    next_reconcile = next_after(reconcile_started);
+                }
+                _ = tokio::time::sleep_until(next_reconcile), if survey.is_none() => {
+                    reconcile_started = Instant::now();
+                    let endpoints = self.begin_reconcile().await;
+                    let surveyor = self.surveyor.clone();
+                    let asked = endpoints.clone();
+                    let answer = tokio::spawn(async move { surveyor.survey(asked).await });
+                    survey = Some((endpoints, answer));
                 }
             }
         }
-    }
-
-    /// Reconcile, and say when the next one is due: every
-    /// [`RECONCILE_EVERY`], or ten times as long as this one took, so that
-    /// a host with thousands of endpoints is not kept busy comparing.
-    async fn timed_reconcile(&mut self) -> Instant {
-        let started = Instant::now();
-        self.reconcile().await;
-        Instant::now() + RECONCILE_EVERY.max(started.elapsed() * 10)
     }
 
     async fn other(&mut self, cmd: EndpointCommand) {
@@ -159,6 +195,9 @@ impl EndpointTask {
             .into_iter()
             .map(|outcome| {
                 let added = outcome.map_err(|e| e.to_string())?;
+                if let Some(changed) = &mut self.changed_since_survey {
+                    changed.insert(added.endpoint.name.clone());
+                }
                 routes.push(endpoint_route(added.endpoint.address, added.ifindex)?);
                 debug!(endpoint = %added.endpoint.name, address = %added.endpoint.address, created = added.created, "endpoint wired");
                 Ok(added.endpoint)
@@ -178,6 +217,9 @@ impl EndpointTask {
         };
         if let Err(e) = self.remove_routes(vec![host_route(address)]).await {
             warn!(endpoint = %name, "removing its route: {e}");
+        }
+        if let Some(changed) = &mut self.changed_since_survey {
+            changed.insert(name.to_owned());
         }
         let removed = endpoint::remove(&mut self.store, &self.wiring, name).await?;
         let store = &self.store;
@@ -208,18 +250,31 @@ impl EndpointTask {
             .collect()
     }
 
-    /// Make the kernel match the state: the table, links, routes.
-    pub async fn reconcile(&mut self) {
-        // The table first: no link below comes up before its endpoint is in
-        // the table.
+    /// The first half of a reconcile: the table put right (before any
+    /// link comes up below), and the endpoints whose links are to be
+    /// surveyed.
+    async fn begin_reconcile(&mut self) -> Vec<Endpoint> {
         let store = &self.store;
         if self.isolation.is_applied() {
             self.isolation.repair(|| members(store.list())).await;
         } else if let Err(e) = self.isolation.replace(members(store.list())).await {
             warn!("reconcile: isolation table: {e}");
         }
-        let endpoints: Vec<Endpoint> = self.store.list().cloned().collect();
-        let survey = match self.wiring.survey(endpoints.clone()).await {
+        self.changed_since_survey = Some(HashSet::new());
+        self.store.list().cloned().collect()
+    }
+
+    /// The second half, with what the survey of `endpoints` found: links
+    /// wired again, routes restored, links of endpoints that are gone
+    /// removed. Endpoints added or deleted meanwhile are left to the next
+    /// reconcile.
+    async fn finish_reconcile(
+        &mut self,
+        endpoints: Vec<Endpoint>,
+        survey: Result<Survey, EndpointError>,
+    ) {
+        let changed = self.changed_since_survey.take().unwrap_or_default();
+        let survey = match survey {
             Ok(s) => s,
             Err(e) => {
                 warn!("reconcile: cannot read links: {e}");
@@ -229,6 +284,9 @@ impl EndpointTask {
         let mut routes: Vec<Route> = Vec::new();
         let mut missing: Vec<Endpoint> = Vec::new();
         for (endpoint, ifindex) in endpoints.iter().zip(&survey.wired) {
+            if changed.contains(&endpoint.name) {
+                continue;
+            }
             match ifindex {
                 Some(ifindex) => {
                     if let Ok(route) = endpoint_route(endpoint.address, *ifindex) {
@@ -269,7 +327,7 @@ impl EndpointTask {
         if Instant::now() >= self.routes_due {
             self.reconcile_routes().await;
         }
-        self.remove_stale_links(&endpoints, survey.owned).await;
+        self.remove_stale_links(survey.owned).await;
     }
 
     /// Compare every route of the daemon with the kernel's. That costs in
@@ -295,11 +353,15 @@ impl EndpointTask {
         self.routes_due = Instant::now() + RECONCILE_EVERY.max(started.elapsed() * 20);
     }
 
-    async fn remove_stale_links(&mut self, endpoints: &[Endpoint], owned: Vec<OwnedLink>) {
-        for link in owned {
-            if endpoints.iter().any(|e| e.interface == link.name) {
-                continue;
-            }
+    /// Judged against the endpoints now, not those surveyed: a veth made
+    /// during the survey belongs to an endpoint that is in the store.
+    async fn remove_stale_links(&mut self, owned: Vec<OwnedLink>) {
+        let interfaces: HashSet<&str> = self.store.list().map(|e| e.interface.as_str()).collect();
+        let stale: Vec<OwnedLink> = owned
+            .into_iter()
+            .filter(|link| !interfaces.contains(link.name.as_str()))
+            .collect();
+        for link in stale {
             info!(link = %link.name, "reconcile: removing the link of an endpoint that is gone");
             if let Err(e) = self.wiring.remove_owned_link(&link.name).await {
                 warn!(link = %link.name, "reconcile: {e}");

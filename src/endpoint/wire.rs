@@ -63,6 +63,8 @@ const CHECK_FRESH: Duration = Duration::from_secs(5);
 #[derive(Clone, Debug)]
 pub struct Wiring {
     jobs: mpsc::Sender<Job>,
+    /// The namespace the thread plays the host in; `None` for the daemon's.
+    host_netns: Option<PathBuf>,
 }
 
 impl Wiring {
@@ -79,13 +81,20 @@ impl Wiring {
         Wiring::spawn(Some(host_netns.to_path_buf()))
     }
 
+    /// Another wiring thread with its own socket in the same namespace:
+    /// the reconciler surveys the links there while adds keep this one.
+    pub fn another(&self) -> Result<Wiring, EndpointError> {
+        Wiring::spawn(self.host_netns.clone())
+    }
+
     fn spawn(host_netns: Option<PathBuf>) -> Result<Wiring, EndpointError> {
         let (jobs, queue) = mpsc::channel::<Job>();
+        let thread_netns = host_netns.clone();
         let (ready, started) = mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("romana-wiring".into())
             .spawn(move || {
-                let host = host_netns
+                let host = thread_netns
                     .map_or(Ok(()), |path| Netns::open(&path)?.enter())
                     .and_then(|()| Rtnl::open())
                     .map(|rtnl| Host {
@@ -110,7 +119,7 @@ impl Wiring {
                 error,
             })?;
         started.recv().map_err(|_| EndpointError::WiringStopped)??;
-        Ok(Wiring { jobs })
+        Ok(Wiring { jobs, host_netns })
     }
 
     /// Checks that the target exists (the namespace file, the tap), so a
