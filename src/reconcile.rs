@@ -6,12 +6,13 @@
 //! isolation table's sets, link wired (and only then up), /32 route
 //! installed. Adds that arrive together are done as one batch: one write to
 //! disk, one set change, one route batch. The state leads and the kernel
-//! follows: at start and every few seconds, what is missing is wired again,
+//! follows: at start, every few seconds, and as soon as a link event says an
+//! endpoint's interface was deleted or made again, what is missing is wired again,
 //! links of endpoints that are gone are removed, and a table that was
 //! flushed or edited is replaced. The links are read for that on a second
 //! wiring thread while adds and deletes go on.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +24,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::Config;
 use crate::endpoint::{
-    self, AddRequest, Endpoint, EndpointError, OwnedLink, Store, Survey, Wiring,
+    self, AddRequest, Endpoint, EndpointError, LinkEvent, OwnedLink, Store, Survey, Wiring,
 };
 use crate::isolation::{InterfaceName, IsolationEndpoint, LiveTable, Membership};
 use crate::kernel::{ApplyFailed, IfIndex, Route};
@@ -31,6 +32,18 @@ use crate::speaker::rib_task::RibCommand;
 
 /// How often the kernel is compared with the state when nothing changes.
 pub const RECONCILE_EVERY: Duration = Duration::from_secs(2);
+
+/// How long a burst of link events is let settle before the reconcile
+/// they call for.
+const EVENT_SETTLE: Duration = Duration::from_millis(100);
+
+/// The next link event, or never without a listener.
+async fn next_event(events: &mut Option<mpsc::UnboundedReceiver<LinkEvent>>) -> Option<LinkEvent> {
+    match events {
+        Some(events) => events.recv().await,
+        None => std::future::pending().await,
+    }
+}
 
 /// The links of a reconcile's endpoints, being read on the surveyor.
 type SurveyAnswer = tokio::task::JoinHandle<Result<Survey, EndpointError>>;
@@ -58,6 +71,16 @@ pub struct EndpointTask {
     /// Names of endpoints added or deleted since the survey in flight
     /// began: what it saw of them is out of date. `None` with no survey.
     changed_since_survey: Option<HashSet<String>>,
+    /// `None` if the kernel's link events cannot be had: then only the
+    /// periodic reconcile notices a link that went.
+    link_events: Option<mpsc::UnboundedReceiver<LinkEvent>>,
+    /// Each wired endpoint interface with the index it was wired at: an
+    /// event for that name with another index, or its deletion, means the
+    /// wiring is gone.
+    wired_links: HashMap<String, u32>,
+    /// Interfaces of endpoints the last reconcile could not wire (a VM's
+    /// tap not there yet): their link appearing calls for a reconcile.
+    unwired: HashSet<String>,
     isolation: LiveTable,
     rib: mpsc::UnboundedSender<RibCommand>,
     /// When the kernel's routes are compared next.
@@ -80,6 +103,11 @@ impl EndpointTask {
             wiring,
             surveyor,
             changed_since_survey: None,
+            link_events: endpoint::listen_for_link_events()
+                .inspect_err(|e| warn!("{e}; links are checked every few seconds only"))
+                .ok(),
+            wired_links: HashMap::new(),
+            unwired: HashSet::new(),
             isolation: LiveTable::new(config),
             rib,
             routes_due: Instant::now(),
@@ -99,6 +127,9 @@ impl EndpointTask {
         let mut next_reconcile = next_after(started);
         let mut reconcile_started = started;
         let mut survey: Option<(Vec<Endpoint>, SurveyAnswer)> = None;
+        // A link event came while a survey was in flight: another one as
+        // soon as it is done.
+        let mut again = false;
         loop {
             tokio::select! {
                 // Requests waiting go before a reconcile that is due.
@@ -126,7 +157,20 @@ impl EndpointTask {
                     let endpoints = survey.take().map(|(e, _)| e).unwrap_or_default();
                     let answer = answer.unwrap_or(Err(EndpointError::WiringStopped));
                     self.finish_reconcile(endpoints, answer).await;
-                    next_reconcile = next_after(reconcile_started);
+                    next_reconcile = if std::mem::take(&mut again) {
+                        Instant::now() + EVENT_SETTLE
+                    } else {
+                        next_after(reconcile_started)
+                    };
+                }
+                Some(event) = next_event(&mut self.link_events) => {
+                    if self.calls_for_reconcile(event) {
+                        if survey.is_some() {
+                            again = true;
+                        } else {
+                            next_reconcile = next_reconcile.min(Instant::now() + EVENT_SETTLE);
+                        }
+                    }
                 }
                 _ = tokio::time::sleep_until(next_reconcile), if survey.is_none() => {
                     reconcile_started = Instant::now();
@@ -137,6 +181,30 @@ impl EndpointTask {
                     survey = Some((endpoints, answer));
                 }
             }
+        }
+    }
+
+    /// Whether a link event means an endpoint's wiring is gone, or an
+    /// endpoint's missing interface has come.
+    fn calls_for_reconcile(&mut self, event: LinkEvent) -> bool {
+        match event {
+            LinkEvent::Lost => true,
+            LinkEvent::Gone { name, index } => {
+                let ours = self.wired_links.get(&name) == Some(&index);
+                if ours {
+                    info!(link = %name, "an endpoint's interface was deleted; reconciling");
+                    self.wired_links.remove(&name);
+                }
+                ours
+            }
+            LinkEvent::Present { name, index } => match self.wired_links.get(&name) {
+                Some(&wired) if wired != index => {
+                    info!(link = %name, "an endpoint's interface was made again; reconciling");
+                    true
+                }
+                Some(_) => false,
+                None => self.unwired.contains(&name),
+            },
         }
     }
 
@@ -198,6 +266,8 @@ impl EndpointTask {
                 if let Some(changed) = &mut self.changed_since_survey {
                     changed.insert(added.endpoint.name.clone());
                 }
+                self.wired_links
+                    .insert(added.endpoint.interface.clone(), added.ifindex.get());
                 routes.push(endpoint_route(added.endpoint.address, added.ifindex)?);
                 debug!(endpoint = %added.endpoint.name, address = %added.endpoint.address, created = added.created, "endpoint wired");
                 Ok(added.endpoint)
@@ -222,6 +292,9 @@ impl EndpointTask {
             changed.insert(name.to_owned());
         }
         let removed = endpoint::remove(&mut self.store, &self.wiring, name).await?;
+        if let Some(endpoint) = &removed {
+            self.wired_links.remove(&endpoint.interface);
+        }
         let store = &self.store;
         if let Err(e) = self
             .isolation
@@ -289,13 +362,19 @@ impl EndpointTask {
             }
             match ifindex {
                 Some(ifindex) => {
+                    self.wired_links
+                        .insert(endpoint.interface.clone(), ifindex.get());
                     if let Ok(route) = endpoint_route(endpoint.address, *ifindex) {
                         routes.push(route);
                     }
                 }
-                None => missing.push(endpoint.clone()),
+                None => {
+                    self.wired_links.remove(&endpoint.interface);
+                    missing.push(endpoint.clone());
+                }
             }
         }
+        self.unwired.clear();
         if !missing.is_empty() && !self.isolation.is_applied() {
             warn!(
                 count = missing.len(),
@@ -309,12 +388,19 @@ impl EndpointTask {
             match self.wiring.wire_all(missing.clone()).await {
                 Ok(outcomes) => {
                     for (endpoint, outcome) in missing.iter().zip(outcomes) {
-                        match outcome
-                            .map_err(|e| e.to_string())
-                            .and_then(|i| endpoint_route(endpoint.address, i))
-                        {
-                            Ok(route) => routes.push(route),
-                            Err(e) => warn!(endpoint = %endpoint.name, "reconcile: {e}"),
+                        match outcome {
+                            Ok(ifindex) => {
+                                self.wired_links
+                                    .insert(endpoint.interface.clone(), ifindex.get());
+                                match endpoint_route(endpoint.address, ifindex) {
+                                    Ok(route) => routes.push(route),
+                                    Err(e) => warn!(endpoint = %endpoint.name, "reconcile: {e}"),
+                                }
+                            }
+                            Err(e) => {
+                                self.unwired.insert(endpoint.interface.clone());
+                                warn!(endpoint = %endpoint.name, "reconcile: {e}");
+                            }
                         }
                     }
                 }

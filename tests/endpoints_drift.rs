@@ -9,8 +9,8 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use common::{
-    Containers, add_container, endpoint_add, endpoint_routes, eventually, isolation_table, ping,
-    table_content, up,
+    Containers, add_container, endpoint_add, endpoint_routes, eventually, host_logs,
+    isolation_table, ping, table_content, up,
 };
 use romana_lab::Lab;
 use serde_json::Value;
@@ -176,6 +176,47 @@ fn a_table_flushed_or_deleted_by_hand_comes_back() {
     assert!(
         ping(&s.web1.netns, s.web1.gateway),
         "web1 cannot reach its gateway"
+    );
+}
+
+/// A VM restarted: libvirt deletes its tap and makes one of the same name,
+/// down, without proxy ARP, its /32 gone with the old one. The link events
+/// bring the wiring back at once, well inside one periodic reconcile
+/// interval (2 s), and the log says why.
+#[test]
+fn a_tap_made_again_is_wired_again_at_once() {
+    let lab = up("two-hosts", "dtap");
+    let s = setup(&lab);
+    let prefix = format!("{}/32", s.vm.address);
+    for _ in 0..3 {
+        let took = break_and_wait(
+            &lab,
+            &["sh", "-c", "ip link del vm0 && ip tuntap add vm0 mode tap"],
+            &format!("vm0 wired again with {prefix}"),
+            || {
+                let routes = endpoint_routes(&lab, HOST)?;
+                let up = lab
+                    .exec(HOST, &["ip", "-o", "link", "show", "dev", "vm0", "up"])
+                    .map_err(|e| e.to_string())?;
+                match routes.get(&s.vm.address.to_string()) {
+                    Some(dev) if dev == "vm0" && !up.stdout.is_empty() => Ok(()),
+                    other => Err(format!(
+                        "{prefix}: {other:?}, vm0 up: {}",
+                        !up.stdout.is_empty()
+                    )),
+                }
+            },
+        );
+        assert!(
+            took < Duration::from_secs(1),
+            "vm0 took {took:?} to be wired again"
+        );
+    }
+    let log = host_logs(&lab);
+    assert!(
+        log.contains("an endpoint's interface was deleted; reconciling")
+            || log.contains("an endpoint's interface was made again; reconciling"),
+        "no link event in the log:\n{log}"
     );
 }
 

@@ -13,6 +13,7 @@
 //! points at.
 
 mod error;
+mod events;
 mod lifecycle;
 mod messages;
 mod netns;
@@ -31,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::isolation::InterfaceName;
 
 pub use error::EndpointError;
+pub use events::{LinkEvent, listen as listen_for_link_events};
 pub use lifecycle::{Added, add, add_all, remove};
 pub use store::Store;
 pub use wire::{OwnedLink, Survey, Wiring};

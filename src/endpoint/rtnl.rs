@@ -356,7 +356,9 @@ fn malformed(text: String) -> RtnlError {
 }
 
 /// The messages of one datagram, each padded to 4 octets.
-fn parse_datagram(mut data: &[u8]) -> Result<Vec<NetlinkMessage<RouteNetlinkMessage>>, RtnlError> {
+pub(super) fn parse_datagram(
+    mut data: &[u8],
+) -> Result<Vec<NetlinkMessage<RouteNetlinkMessage>>, RtnlError> {
     let mut messages = Vec::new();
     while !data.is_empty() {
         let buffer = NetlinkBuffer::new_checked(data)

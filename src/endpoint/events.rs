@@ -1,0 +1,109 @@
+//! Link events: the kernel's word that a link came, changed or went, so the
+//! reconciler can act at once when an endpoint's interface is deleted or
+//! made again (a VM restarted by libvirt gets a new tap of the same name,
+//! without the daemon's proxy ARP and /32 route) instead of at its next
+//! periodic pass.
+//!
+//! A thread of its own reads a socket joined to the link group and hands
+//! each event on. When the socket's buffer overflows, events were lost;
+//! that is passed on too, and the reconciler then looks at everything.
+
+use std::io;
+
+use rtnetlink::packet_core::NetlinkPayload;
+use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+use tokio::sync::mpsc;
+
+use super::EndpointError;
+use super::messages::Link;
+use super::rtnl::parse_datagram;
+
+/// `RTMGRP_LINK`: link changes.
+const LINK_GROUP: u32 = 1;
+/// Receive buffer asked for: a bulk add changes thousands of links.
+const RECEIVE_BUFFER: usize = 4 << 20;
+const MAX_DATAGRAM: usize = 64 * 1024;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkEvent {
+    /// The link `name` is there with this index (new or changed).
+    Present { name: String, index: u32 },
+    /// The link was deleted.
+    Gone { name: String, index: u32 },
+    /// Events were lost (the socket's buffer overflowed).
+    Lost,
+}
+
+/// Starts the listener in the calling thread's network namespace.
+pub fn listen() -> Result<mpsc::UnboundedReceiver<LinkEvent>, EndpointError> {
+    let failed = |action: &str| {
+        let action = format!("{action} the link event socket");
+        move |error| EndpointError::Socket { action, error }
+    };
+    let mut socket = Socket::new(NETLINK_ROUTE).map_err(failed("open"))?;
+    socket
+        .bind(&SocketAddr::new(0, LINK_GROUP))
+        .map_err(failed("bind"))?;
+    // A smaller buffer only means events lost sooner, which is reported.
+    let _ = socket.set_rx_buf_sz(RECEIVE_BUFFER);
+    let (events, received) = mpsc::unbounded_channel();
+    std::thread::Builder::new()
+        .name("romana-links".into())
+        .spawn(move || read_events(&socket, &events))
+        .map_err(failed("start a thread for"))?;
+    Ok(received)
+}
+
+/// Until the receiver is gone or the socket fails.
+fn read_events(socket: &Socket, events: &mpsc::UnboundedSender<LinkEvent>) {
+    let mut buffer = Vec::with_capacity(MAX_DATAGRAM);
+    loop {
+        buffer.clear();
+        let sent = match socket.recv(&mut buffer, 0) {
+            Ok(_) => parse(&buffer)
+                .into_iter()
+                .all(|event| events.send(event).is_ok()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => true,
+            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                events.send(LinkEvent::Lost).is_ok()
+            }
+            Err(e) => {
+                tracing::warn!("link events: {e}; the reconciler falls back to its periodic pass");
+                let _ = events.send(LinkEvent::Lost);
+                false
+            }
+        };
+        if !sent {
+            return;
+        }
+    }
+}
+
+/// The link events of one datagram; anything else in it is skipped, and a
+/// datagram that cannot be read counts as lost events.
+fn parse(datagram: &[u8]) -> Vec<LinkEvent> {
+    let Ok(messages) = parse_datagram(datagram) else {
+        return vec![LinkEvent::Lost];
+    };
+    messages
+        .iter()
+        .filter_map(|message| match &message.payload {
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(m)) => {
+                let link = Link::from_message(m);
+                Some(LinkEvent::Present {
+                    name: link.name,
+                    index: link.index,
+                })
+            }
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(m)) => {
+                let link = Link::from_message(m);
+                Some(LinkEvent::Gone {
+                    name: link.name,
+                    index: link.index,
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
