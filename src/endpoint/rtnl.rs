@@ -196,13 +196,14 @@ impl Rtnl {
 
     /// Every object of a kind (`RTM_GETLINK`, ...), read again if a change
     /// interrupted the dump.
-    pub(super) fn dump(
+    pub(super) fn dump<T>(
         &mut self,
         message: RouteNetlinkMessage,
-    ) -> Result<Vec<RouteNetlinkMessage>, RtnlError> {
+        mut keep: impl FnMut(RouteNetlinkMessage) -> Option<T>,
+    ) -> Result<Vec<T>, RtnlError> {
         let mut attempt = 1;
         loop {
-            let (objects, interrupted) = self.dump_once(message.clone())?;
+            let (objects, interrupted) = self.dump_once(message.clone(), &mut keep)?;
             if !interrupted || attempt == DUMP_ATTEMPTS {
                 return Ok(objects);
             }
@@ -210,10 +211,13 @@ impl Rtnl {
         }
     }
 
-    fn dump_once(
+    /// Each object is turned into what `keep` makes of it as it is read,
+    /// so a dump of ten thousand links never holds them all parsed.
+    fn dump_once<T>(
         &mut self,
         message: RouteNetlinkMessage,
-    ) -> Result<(Vec<RouteNetlinkMessage>, bool), RtnlError> {
+        keep: &mut impl FnMut(RouteNetlinkMessage) -> Option<T>,
+    ) -> Result<(Vec<T>, bool), RtnlError> {
         let mut request = NetlinkMessage::from(message);
         request.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
         request.finalize();
@@ -227,7 +231,7 @@ impl Rtnl {
                 }
                 interrupted |= answer.header.flags & NLM_F_DUMP_INTR != 0;
                 match answer.payload {
-                    NetlinkPayload::InnerMessage(object) => objects.push(object),
+                    NetlinkPayload::InnerMessage(object) => objects.extend(keep(object)),
                     NetlinkPayload::Done(_) => return Ok((objects, interrupted)),
                     NetlinkPayload::Error(e) if e.code.is_some() => {
                         return Err(RtnlError::Kernel(Errno(e.raw_code().saturating_abs())));
