@@ -4,7 +4,6 @@
 use std::net::Ipv4Addr;
 use std::os::fd::RawFd;
 
-use rtnetlink::packet_core::{DefaultNla, Emitable, NLA_F_NESTED};
 use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
 use rtnetlink::packet_route::link::{
     AfSpecInet, AfSpecUnspec, InfoData, InfoKind, InfoVeth, LinkAttribute, LinkExtentMask,
@@ -18,12 +17,6 @@ use rtnetlink::packet_route::route::{
 use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use crate::kernel::RTPROT_ROMANA;
-
-/// `IFLA_INET_CONF` inside `IFLA_AF_SPEC`/`AF_INET`: per-interface IPv4
-/// settings, each a nested attribute whose type is its `IPV4_DEVCONF_*`.
-const IFLA_INET_CONF: u16 = 1;
-/// `IPV4_DEVCONF_PROXY_ARP`, i.e. `net.ipv4.conf.IF.proxy_arp`.
-const IPV4_DEVCONF_PROXY_ARP: u16 = 3;
 
 /// What the wiring needs to know about a link.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,20 +121,11 @@ pub(super) fn create_veth(host: &str, peer: &str, netns: RawFd) -> RouteNetlinkM
     RouteNetlinkMessage::NewLink(message)
 }
 
-/// Sets the link up with proxy ARP on, in one request.
-pub(super) fn up_with_proxy_arp(index: u32) -> RouteNetlinkMessage {
+/// Sets the link up, leaving everything else of it as it is.
+pub(super) fn up(index: u32) -> RouteNetlinkMessage {
     let mut message = LinkMessage::default();
     message.header.index = index;
     set_up(&mut message);
-    message.attributes.push(proxy_arp(true));
-    RouteNetlinkMessage::SetLink(message)
-}
-
-/// Turns proxy ARP off, leaving everything else of the link as it is.
-pub(super) fn proxy_arp_off(index: u32) -> RouteNetlinkMessage {
-    let mut message = LinkMessage::default();
-    message.header.index = index;
-    message.attributes.push(proxy_arp(false));
     RouteNetlinkMessage::SetLink(message)
 }
 
@@ -181,18 +165,6 @@ pub(super) fn netnsid(message: &RouteNetlinkMessage) -> Option<i32> {
 fn set_up(message: &mut LinkMessage) {
     message.header.flags |= LinkFlags::Up;
     message.header.change_mask |= LinkFlags::Up;
-}
-
-/// `IFLA_AF_SPEC { AF_INET { IFLA_INET_CONF { PROXY_ARP: on } } }`. Built
-/// by hand because the library's request form leaves out settings that
-/// are 0, which would make "off" impossible.
-fn proxy_arp(on: bool) -> LinkAttribute {
-    let setting = DefaultNla::new(IPV4_DEVCONF_PROXY_ARP, u32::from(on).to_ne_bytes().to_vec());
-    let mut value = vec![0; setting.buffer_len()];
-    setting.emit(&mut value);
-    LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet(vec![AfSpecInet::Other(
-        DefaultNla::new(IFLA_INET_CONF | NLA_F_NESTED, value),
-    )])])
 }
 
 /// The endpoint's own address, `address/32`.
@@ -261,49 +233,6 @@ mod tests {
         {
             NetlinkPayload::InnerMessage(inner) => inner,
             other => panic!("not a route message: {other:?}"),
-        }
-    }
-
-    /// The nested attribute as the kernel's `inet_set_link_af` reads it:
-    /// AF_INET { IFLA_INET_CONF { 3: value } }.
-    fn proxy_arp_bytes(message: &RouteNetlinkMessage) -> Vec<u8> {
-        let RouteNetlinkMessage::SetLink(link) = message else {
-            panic!("not a set link: {message:?}");
-        };
-        let attribute = link
-            .attributes
-            .iter()
-            .find(|a| matches!(a, LinkAttribute::AfSpecUnspec(_)))
-            .expect("IFLA_AF_SPEC");
-        let mut bytes = vec![0; attribute.buffer_len()];
-        attribute.emit(&mut bytes);
-        bytes
-    }
-
-    /// The only attribute in `bytes`: its type without the flag bits, and
-    /// its value.
-    fn only_attribute(bytes: &[u8]) -> (u16, &[u8]) {
-        let length = usize::from(u16::from_ne_bytes([bytes[0], bytes[1]]));
-        let kind = u16::from_ne_bytes([bytes[2], bytes[3]]) & 0x3fff;
-        assert_eq!(length.next_multiple_of(4), bytes.len(), "one attribute");
-        (kind, &bytes[4..length])
-    }
-
-    #[test]
-    fn proxy_arp_is_one_nested_devconf_setting() {
-        for (message, value) in [(up_with_proxy_arp(7), 1u32), (proxy_arp_off(7), 0)] {
-            // As the kernel's inet_set_link_af reads it: IFLA_AF_SPEC (26) >
-            // AF_INET (2) > IFLA_INET_CONF (1) > IPV4_DEVCONF_PROXY_ARP (3).
-            let bytes = proxy_arp_bytes(&message);
-            let (kind, af_spec) = only_attribute(&bytes);
-            assert_eq!(kind, 26);
-            let (kind, inet) = only_attribute(af_spec);
-            assert_eq!(kind, 2);
-            let (kind, conf) = only_attribute(inet);
-            assert_eq!(kind, IFLA_INET_CONF);
-            let (kind, setting) = only_attribute(conf);
-            assert_eq!(kind, IPV4_DEVCONF_PROXY_ARP);
-            assert_eq!(setting, value.to_ne_bytes(), "off is sent, not left out");
         }
     }
 

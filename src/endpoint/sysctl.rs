@@ -1,4 +1,5 @@
-//! `net.ipv4.ip_forward`, the one global setting endpoints need.
+//! `net.ipv4.ip_forward`, the one global setting endpoints need, and
+//! `net.ipv4.conf.IF.proxy_arp` on each endpoint's host interface.
 //!
 //! The host routes every packet of its endpoints, so IPv4 forwarding must
 //! be on. romana-bgp is the host's router, and an operator expects a router
@@ -12,11 +13,30 @@
 
 use std::fs;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::EndpointError;
 
 const IP_FORWARD: &str = "/proc/sys/net/ipv4/ip_forward";
+
+/// The proxy ARP switch of an interface.
+pub(super) fn proxy_arp_path(interface: &str) -> PathBuf {
+    Path::new("/proc/sys/net/ipv4/conf")
+        .join(interface)
+        .join("proxy_arp")
+}
+
+/// Turns proxy ARP on or off on `interface`, so the endpoint behind it
+/// gets the host's answer when it asks for its gateway. Through the
+/// sysctl, not netlink: a netlink change of the link's IPv4 settings
+/// (`IFLA_AF_SPEC`) raises `NETDEV_CHANGE`, and on a link without carrier
+/// (the tap of a VM not running) the kernel answers that by walking the
+/// host's whole IPv6 routing table, which grows with the containers'
+/// veths: 0.2 ms a tap with 1,000 containers. `NotFound` if there is no
+/// such interface.
+pub(super) fn set_proxy_arp(interface: &str, on: bool) -> io::Result<()> {
+    fs::write(proxy_arp_path(interface), if on { b"1\n" } else { b"0\n" })
+}
 
 /// Whether IPv4 forwarding is on.
 pub(super) fn ip_forward() -> Result<bool, EndpointError> {

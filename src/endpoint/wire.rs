@@ -19,6 +19,7 @@
 //! on the kernel, and [`Wiring`] is the async handle that sends it work.
 
 use std::collections::HashMap;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -332,7 +333,7 @@ impl Host {
             .filter_map(|&i| Some((i, *checked.get(&endpoints[i].interface)?)))
             .collect();
         found.extend(self.look_up_taps(endpoints, &unknown, results));
-        let answers = self.set_up_taps(&found);
+        let answers = self.set_up_taps(endpoints, &found);
         let mut replaced = Vec::new();
         for (&(i, index), answer) in found.iter().zip(answers) {
             match answer {
@@ -347,7 +348,7 @@ impl Host {
             }
         }
         let found = self.look_up_taps(endpoints, &replaced, results);
-        let answers = self.set_up_taps(&found);
+        let answers = self.set_up_taps(endpoints, &found);
         for (&(i, index), answer) in found.iter().zip(answers) {
             results[i] = Some(self.tap_result(&endpoints[i], index, answer));
         }
@@ -384,15 +385,41 @@ impl Host {
         found
     }
 
+    /// Proxy ARP on (see [`sysctl::set_proxy_arp`] for why not by
+    /// netlink), then every tap up in one request. A tap whose sysctl is
+    /// gone was deleted since it was looked up: ENODEV, as from netlink.
     fn set_up_taps(
         &mut self,
+        endpoints: &[Endpoint],
         taps: &[(usize, u32)],
     ) -> Vec<Result<Option<RouteNetlinkMessage>, RtnlError>> {
+        let proxied: Vec<Option<RtnlError>> = taps
+            .iter()
+            .map(|&(i, _)| {
+                let interface = endpoints.get(i).map_or("", |e| e.interface.as_str());
+                sysctl::set_proxy_arp(interface, true).err().map(|e| {
+                    if e.kind() == io::ErrorKind::NotFound {
+                        RtnlError::Kernel(Errno::ENODEV)
+                    } else {
+                        RtnlError::Io(e)
+                    }
+                })
+            })
+            .collect();
         let requests = taps
             .iter()
-            .map(|&(_, index)| (messages::up_with_proxy_arp(index), Expect::Ack(0)))
+            .zip(&proxied)
+            .filter(|(_, failed)| failed.is_none())
+            .map(|(&(_, index), _)| (messages::up(index), Expect::Ack(0)))
             .collect();
-        self.rtnl.batch(requests)
+        let mut answers = self.rtnl.batch(requests).into_iter();
+        proxied
+            .into_iter()
+            .map(|failed| match failed {
+                Some(e) => Err(e),
+                None => answers.next().unwrap_or(Err(RtnlError::NoAnswer)),
+            })
+            .collect()
     }
 
     fn tap_result(
@@ -440,9 +467,15 @@ impl Host {
         let configured = netns
             .configure(endpoint.address, endpoint.gateway)
             .and_then(|()| {
+                sysctl::set_proxy_arp(name, true).map_err(|error| EndpointError::Sysctl {
+                    path: sysctl::proxy_arp_path(name),
+                    error,
+                })
+            })
+            .and_then(|()| {
                 self.rtnl
-                    .change(messages::up_with_proxy_arp(index), 0)
-                    .map_err(|e| e.while_doing(format!("set {name} up with proxy ARP")))
+                    .change(messages::up(index), 0)
+                    .map_err(|e| e.while_doing(format!("set {name} up")))
             });
         if let Err(e) = configured {
             if created {
@@ -504,21 +537,15 @@ impl Host {
         let name = &endpoint.interface;
         match &endpoint.attachment {
             Attachment::Netns { .. } => self.delete_veth(name),
-            Attachment::Tap => {
-                let link = self
-                    .rtnl
-                    .link(name)
-                    .map_err(|e| e.while_doing(format!("look up interface {name}")))?;
-                let Some(link) = link else {
-                    return Ok(());
-                };
-                match self.rtnl.change(messages::proxy_arp_off(link.index), 0) {
-                    Err(e) if e.errno() != Some(Errno::ENODEV) => {
-                        Err(e.while_doing(format!("turn proxy ARP off on {name}")))
-                    }
-                    _ => Ok(()),
-                }
-            }
+            Attachment::Tap => match sysctl::set_proxy_arp(name, false) {
+                // The tap is gone, and its setting with it.
+                Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(error) => Err(EndpointError::Sysctl {
+                    path: sysctl::proxy_arp_path(name),
+                    error,
+                }),
+                Ok(()) => Ok(()),
+            },
         }
     }
 
@@ -547,17 +574,12 @@ impl Host {
     }
 
     fn links(&mut self) -> Result<Vec<Link>, EndpointError> {
-        let objects = self
-            .rtnl
-            .dump(messages::dump_links())
-            .map_err(|e| e.while_doing("list the host's interfaces"))?;
-        Ok(objects
-            .iter()
-            .filter_map(|o| match o {
-                RouteNetlinkMessage::NewLink(m) => Some(Link::from_message(m)),
+        self.rtnl
+            .dump(messages::dump_links(), |object| match object {
+                RouteNetlinkMessage::NewLink(m) => Some(Link::from_message(&m)),
                 _ => None,
             })
-            .collect())
+            .map_err(|e| e.while_doing("list the host's interfaces"))
     }
 
     /// The endpoint's interface if `link` is its host end, wired: up with
