@@ -31,6 +31,7 @@ mod process;
 mod status;
 mod topology;
 mod wait;
+mod watchdog;
 
 pub use error::LabError;
 pub use lab::Lab;
@@ -39,6 +40,7 @@ pub use options::{Options, ROMANA_BGP_ENV, locate_romana_bgp};
 pub use status::{LabStatus, NodeStatus, lab_status, render as render_status, status};
 pub use topology::{Bind, Endpoint, Link, Node, ROLE_LABEL, Role, Topology};
 pub use wait::{wait_for, wait_until};
+pub use watchdog::Watchdog;
 
 /// Takes down the lab with this prefix, whole or half made; see
 /// [`lab::down`]. `topology` adds the nodes of the file to those found in

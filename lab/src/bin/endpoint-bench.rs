@@ -37,6 +37,7 @@ use romana_bgp::api::client::Client;
 use romana_bgp::api::protocol::EndpointAdd;
 use romana_bgp::config::Config;
 use romana_bgp::isolation::{InterfaceName, IsolationEndpoint, IsolationInput, Ruleset};
+use romana_lab::Watchdog;
 
 const USAGE: &str = "\
 usage: endpoint-bench [--containers N] [--vms N] [--singles N] [--clients N]
@@ -189,6 +190,8 @@ struct Scene {
     /// Namespaces, the host's first.
     namespaces: Vec<String>,
     daemon: Option<Child>,
+    /// Removes what is left if this runner dies without dropping the scene.
+    watchdog: Watchdog,
 }
 
 impl Scene {
@@ -205,6 +208,9 @@ impl Scene {
     }
 
     fn add_namespaces(&mut self, names: Vec<String>) -> Result<(), String> {
+        for name in &names {
+            self.watchdog.watch(name)?;
+        }
         let lines: String = names.iter().map(|n| format!("netns add {n}\n")).collect();
         self.namespaces.extend(names);
         ip_batch(&self.dir, "", &lines).map(drop)
@@ -611,12 +617,13 @@ fn run(args: &Args) -> Result<(), String> {
     let config = Config::parse(CONFIG, "endpoint-bench").map_err(|e| e.to_string())?;
     let pid = std::process::id();
     let dir = PathBuf::from(format!("/var/tmp/romana-endpoint-bench-{pid}"));
-    fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let watchdog = Watchdog::start(&dir)?;
     let mut scene = Scene {
         prefix: format!("eb{pid}"),
         dir,
         namespaces: Vec::new(),
         daemon: None,
+        watchdog,
     };
     // Each figure as soon as it is measured: a run takes minutes.
     let line = |text: String| {

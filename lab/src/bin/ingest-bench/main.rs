@@ -22,8 +22,8 @@ use std::time::Duration;
 
 use daemon::{Kind, Policy};
 use measure::{Programs, Setup};
-use net::Watchdog;
 use report::Series;
+use romana_lab::Watchdog;
 
 const USAGE: &str = "\
 usage: ingest-bench [--runs N] [--prefixes N] [--policies LIST] [--kernel-poll MS]

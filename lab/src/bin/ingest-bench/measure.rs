@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use crate::daemon::{Counts, Daemon, Kind, Policy};
 use crate::feeder::{self, Feeder};
-use crate::net::{Pair, Watchdog};
+use romana_lab::Watchdog;
+
+use crate::net::Pair;
 use crate::procfs::{self, Memory};
 
 /// How long the session must take to come up.
