@@ -10,9 +10,9 @@
 //!
 //! Either way the host end gets proxy ARP, so the endpoint's ARP for the
 //! gateway, or for a neighbour it believes on-link, is answered by the
-//! host, which then routes. Proxy ARP is set through rtnetlink
-//! (`IFLA_INET_CONF`) in the same request that sets the link up, which keeps
-//! it in the socket's namespace and lets a thousand taps go in one datagram.
+//! host, which then routes. Proxy ARP is set through its sysctl (see
+//! [`sysctl::set_proxy_arp`] for why not by netlink); the taps that still
+//! need setting up go in one datagram.
 //!
 //! All of it runs on one thread, the wiring thread, with a blocking
 //! netlink socket in the host's namespace: the daemon's runtime never waits
@@ -253,12 +253,12 @@ impl Wiring {
 /// The wiring thread's state: its socket in the host's namespace.
 struct Host {
     rtnl: Rtnl,
-    /// Taps the last check found, by name, with their index: the wiring
-    /// that follows a check (an add) uses them instead of asking the
-    /// kernel again, which halves the requests of a bulk add. Indexes are
-    /// allocated cyclically and never reused soon, so a tap replaced in
-    /// between makes the change fail with ENODEV, and then it is looked up.
-    checked_taps: HashMap<String, u32>,
+    /// Taps the last check found, by name: the wiring that follows a
+    /// check (an add) uses them instead of asking the kernel again, which
+    /// halves the requests of a bulk add. Indexes are allocated cyclically
+    /// and never reused soon, so a tap replaced in between makes the change
+    /// fail with ENODEV, and then it is looked up.
+    checked_taps: HashMap<String, FoundTap>,
     /// When the check was; older ones are not trusted (see [`CHECK_FRESH`]).
     checked_at: Instant,
 }
@@ -282,7 +282,7 @@ impl Host {
                 Target::Tap(name) => match tap_links.next() {
                     Some(Ok(Some(link))) => {
                         tap_usable(name, &link)?;
-                        self.checked_taps.insert(name.clone(), link.index);
+                        self.checked_taps.insert(name.clone(), FoundTap::of(&link));
                         Ok(())
                     }
                     Some(Ok(None)) => Err(EndpointError::MissingInterface {
@@ -328,14 +328,14 @@ impl Host {
         let (known, unknown): (Vec<usize>, Vec<usize>) = taps
             .into_iter()
             .partition(|&i| checked.contains_key(&endpoints[i].interface));
-        let mut found: Vec<(usize, u32)> = known
+        let mut found: Vec<(usize, FoundTap)> = known
             .iter()
             .filter_map(|&i| Some((i, *checked.get(&endpoints[i].interface)?)))
             .collect();
         found.extend(self.look_up_taps(endpoints, &unknown, results));
         let answers = self.set_up_taps(endpoints, &found);
         let mut replaced = Vec::new();
-        for (&(i, index), answer) in found.iter().zip(answers) {
+        for (&(i, tap), answer) in found.iter().zip(answers) {
             match answer {
                 // Replaced since the check: looked up again below.
                 Err(e)
@@ -344,24 +344,24 @@ impl Host {
                 {
                     replaced.push(i);
                 }
-                answer => results[i] = Some(self.tap_result(&endpoints[i], index, answer)),
+                answer => results[i] = Some(self.tap_result(&endpoints[i], tap.index, answer)),
             }
         }
         let found = self.look_up_taps(endpoints, &replaced, results);
         let answers = self.set_up_taps(endpoints, &found);
-        for (&(i, index), answer) in found.iter().zip(answers) {
-            results[i] = Some(self.tap_result(&endpoints[i], index, answer));
+        for (&(i, tap), answer) in found.iter().zip(answers) {
+            results[i] = Some(self.tap_result(&endpoints[i], tap.index, answer));
         }
     }
 
-    /// The indexes of the taps `which` of `endpoints`; those that cannot be
-    /// used get their error in `results`.
+    /// The taps `which` of `endpoints` as the kernel has them; those that
+    /// cannot be used get their error in `results`.
     fn look_up_taps(
         &mut self,
         endpoints: &[Endpoint],
         which: &[usize],
         results: &mut [Option<Result<IfIndex, EndpointError>>],
-    ) -> Vec<(usize, u32)> {
+    ) -> Vec<(usize, FoundTap)> {
         let names: Vec<&str> = which
             .iter()
             .map(|&i| endpoints[i].interface.as_str())
@@ -371,31 +371,37 @@ impl Host {
         for (&i, link) in which.iter().zip(links) {
             let name = &endpoints[i].interface;
             let usable = match link {
-                Ok(Some(link)) => tap_usable(name, &link).map(|()| link.index),
+                Ok(Some(link)) => tap_usable(name, &link).map(|()| FoundTap::of(&link)),
                 Ok(None) => Err(EndpointError::MissingInterface {
                     interface: name.clone(),
                 }),
                 Err(e) => Err(e.while_doing(format!("look up interface {name}"))),
             };
             match usable {
-                Ok(index) => found.push((i, index)),
+                Ok(tap) => found.push((i, tap)),
                 Err(e) => results[i] = Some(Err(e)),
             }
         }
         found
     }
 
-    /// Proxy ARP on (see [`sysctl::set_proxy_arp`] for why not by
-    /// netlink), then every tap up in one request. A tap whose sysctl is
-    /// gone was deleted since it was looked up: ENODEV, as from netlink.
+    /// Proxy ARP on where it is off (see [`sysctl::set_proxy_arp`] for
+    /// why not by netlink), then every tap up, in one request. A tap that
+    /// is up already (libvirt and nova make them up) costs the kernel
+    /// little; the request, addressed by index, is what tells a tap
+    /// replaced since the lookup (ENODEV). A tap whose sysctl is gone was
+    /// deleted since it was looked up: ENODEV too.
     fn set_up_taps(
         &mut self,
         endpoints: &[Endpoint],
-        taps: &[(usize, u32)],
+        taps: &[(usize, FoundTap)],
     ) -> Vec<Result<Option<RouteNetlinkMessage>, RtnlError>> {
         let proxied: Vec<Option<RtnlError>> = taps
             .iter()
-            .map(|&(i, _)| {
+            .map(|&(i, tap)| {
+                if tap.proxy_arp {
+                    return None;
+                }
                 let interface = endpoints.get(i).map_or("", |e| e.interface.as_str());
                 sysctl::set_proxy_arp(interface, true).err().map(|e| {
                     if e.kind() == io::ErrorKind::NotFound {
@@ -410,7 +416,7 @@ impl Host {
             .iter()
             .zip(&proxied)
             .filter(|(_, failed)| failed.is_none())
-            .map(|(&(_, index), _)| (messages::up(index), Expect::Ack(0)))
+            .map(|(&(_, tap), _)| (messages::up(tap.index), Expect::Ack(0)))
             .collect();
         let mut answers = self.rtnl.batch(requests).into_iter();
         proxied
@@ -599,6 +605,23 @@ impl Host {
             }
         }
         IfIndex::new(link.index)
+    }
+}
+
+/// What a lookup found of a tap: its index, and whether its proxy ARP is
+/// on already (an add retried, or a tap whose VM was an endpoint before).
+#[derive(Clone, Copy, Debug)]
+struct FoundTap {
+    index: u32,
+    proxy_arp: bool,
+}
+
+impl FoundTap {
+    fn of(link: &Link) -> FoundTap {
+        FoundTap {
+            index: link.index,
+            proxy_arp: link.proxy_arp == Some(true),
+        }
     }
 }
 
