@@ -11,8 +11,8 @@
 //! Either way the host end gets proxy ARP, so the endpoint's ARP for the
 //! gateway, or for a neighbour it believes on-link, is answered by the
 //! host, which then routes. Proxy ARP is set through its sysctl (see
-//! [`sysctl::set_proxy_arp`] for why not by netlink); the taps that still
-//! need setting up go in one datagram.
+//! [`sysctl::set_proxy_arp`] for why not by netlink), and many taps are
+//! set up in one datagram.
 //!
 //! All of it runs on one thread, the wiring thread, with a blocking
 //! netlink socket in the host's namespace: the daemon's runtime never waits
