@@ -242,11 +242,13 @@ impl EndpointTask {
             isolation,
             ..
         } = self;
+        let mut offered = Vec::new();
         let added = endpoint::add_all(
             store,
             wiring,
             requests,
             async |store: &Store, new: &[Endpoint]| {
+                offered = new.to_vec();
                 isolation
                     .change(Membership::Add, &members(new), || members(store.list()))
                     .await
@@ -254,6 +256,22 @@ impl EndpointTask {
             },
         )
         .await;
+        // Those that failed after joining the sets and were given back
+        // leave them: an address given out again must not be allowed from
+        // the failed endpoint's interface.
+        let given_back: Vec<&Endpoint> = offered
+            .iter()
+            .filter(|e| store.get(&e.name) != Some(*e))
+            .collect();
+        if !given_back.is_empty()
+            && let Err(e) = isolation
+                .change(Membership::Remove, &members(given_back), || {
+                    members(store.list())
+                })
+                .await
+        {
+            warn!("isolation table after a failed add: {e}");
+        }
         let added = match added {
             Ok(added) => added,
             Err(e) => return requests.iter().map(|_| Err(e.to_string())).collect(),

@@ -226,6 +226,45 @@ fn bad_input_is_refused_clearly_and_changes_nothing() {
         assert_unchanged(&before, &everything(&lab), &format!("{args:?}"));
     }
     assert!(container_untouched(&c2), "{c2} was wired");
+
+    // A namespace with an eth0 of its own is found out only by the wiring,
+    // after the address was written and put in the isolation table's sets:
+    // the address is given back and leaves the sets again.
+    let c3 = containers.add(&format!("{}-c3", lab.prefix()));
+    common::ip(&[
+        "-n", &c3, "link", "add", "eth0", "type", "veth", "peer", "name", "other",
+    ])
+    .unwrap();
+    refused(
+        &lab,
+        &["--tenant", "blue", "--segment", "web", "--netns", &c3],
+        1,
+        &["already has an interface named eth0"],
+    );
+    let after = everything(&lab);
+    assert_eq!(after.list, before.list, "endpoint list");
+    assert_eq!(after.veths, before.veths, "veths");
+    assert_eq!(after.routes, before.routes, "endpoint routes");
+    for set in ["endpoint_interfaces", "endpoint_sources"] {
+        assert_eq!(
+            set_elements(&after.table, set),
+            set_elements(&before.table, set),
+            "{set}"
+        );
+    }
+}
+
+/// The elements of a set of the listed table, in a stable order.
+fn set_elements(table: &[Value], name: &str) -> Vec<String> {
+    let mut elements: Vec<String> = table
+        .iter()
+        .filter_map(|o| o.get("set"))
+        .filter(|set| set["name"] == name)
+        .flat_map(|set| set["elem"].as_array().cloned().unwrap_or_default())
+        .map(|e| e.to_string())
+        .collect();
+    elements.sort();
+    elements
 }
 
 /// A namespace the daemon never wired has no eth0.
