@@ -225,6 +225,13 @@ async fn container_is_wired_into_its_namespace_and_reaches_the_gateway() {
             .contains(&Value::from("UP"))
     );
     assert_eq!(host.sysctl("net.ipv4.conf.rb0a011101.proxy_arp"), "1");
+    // IPv4 only: no IPv6 on the host end, so no link-local address, no
+    // duplicate address detection, no IPv6 routes for it.
+    assert_eq!(host.sysctl("net.ipv6.conf.rb0a011101.disable_ipv6"), "1");
+    assert_eq!(
+        host.ip_json("-6 address show dev rb0a011101"),
+        Value::Array(Vec::new())
+    );
 
     route_like_the_daemon(&host, &endpoint);
     let ping = container.exec(&["ping", "-c", "1", "-W", "3", "10.1.0.1"]);
@@ -283,6 +290,49 @@ async fn container_is_wired_into_its_namespace_and_reaches_the_gateway() {
         .unwire(&endpoint)
         .await
         .expect("unwire is idempotent");
+}
+
+/// An add makes the pair while the endpoint is written to disk: prepared,
+/// it is configured inside but its host end is down, so nothing reaches the
+/// endpoint and it does not count as wired until it is finished.
+#[tokio::test]
+async fn a_prepared_container_is_down_until_finished() {
+    let host = Netns::new("prep", "host");
+    let container = Netns::new("prep", "c");
+    let state = StateDir::new("prep");
+    let wiring = Wiring::start_in(&host.path()).expect("wiring thread");
+    let mut store = open_store(&state);
+    let endpoint = allocate(&mut store, "c1", Target::Netns(container.path()));
+
+    let prepared = wiring
+        .prepare(vec![endpoint.clone()])
+        .expect("sent")
+        .wait()
+        .await
+        .expect("answered");
+    let [Ok(Some(prepared))] = prepared.as_slice() else {
+        panic!("one prepared container expected: {prepared:?}");
+    };
+    let eth0 = container.ip_json("address show dev eth0");
+    assert_eq!(eth0[0]["addr_info"][0]["local"], "10.1.17.1", "{eth0}");
+    let link = host.ip_json("link show dev rb0a011101");
+    assert!(
+        !link[0]["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("UP")),
+        "{link}"
+    );
+    assert_eq!(host.sysctl("net.ipv4.conf.rb0a011101.proxy_arp"), "0");
+    assert!(!wiring.is_wired(&endpoint).await.unwrap());
+
+    let wired = wiring
+        .finish_all(vec![(endpoint.clone(), Some(*prepared))])
+        .await
+        .expect("answered");
+    let ifindex = wired[0].as_ref().expect("finished");
+    assert_eq!(ifindex.get(), ifindex_of(&host, "rb0a011101"));
+    assert!(wiring.is_wired(&endpoint).await.unwrap());
 }
 
 #[tokio::test]

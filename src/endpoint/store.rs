@@ -17,6 +17,10 @@ use super::{
     AddRequest, Attachment, Endpoint, EndpointError, Target, check_interface, check_name, veth_name,
 };
 
+/// What an add request comes to: the endpoint and whether it is new, or
+/// why there is none.
+pub type Placed = Result<(Endpoint, bool), EndpointError>;
+
 /// The endpoints of this host and their addresses.
 #[derive(Debug)]
 pub struct Store {
@@ -136,12 +140,22 @@ impl Store {
     /// [`Store::allocate`] for many requests with one write to disk: one
     /// result per request, in order. The outer error is a failed write,
     /// after which none of the new endpoints exists.
-    #[allow(clippy::type_complexity)]
-    pub fn allocate_all(
+    ///
+    /// `before_write` sees the results once they are decided and before
+    /// they are written, so that work which may precede their durability
+    /// starts there and runs while the write is flushed; what it returns
+    /// comes back beside them.
+    pub fn allocate_all<T>(
         &mut self,
         requests: &[AddRequest],
-    ) -> Result<Vec<Result<(Endpoint, bool), EndpointError>>, EndpointError> {
+        before_write: impl FnOnce(&[Placed]) -> T,
+    ) -> (T, Result<Vec<Placed>, EndpointError>) {
         let results: Vec<_> = requests.iter().map(|r| self.place(r)).collect();
+        let started = before_write(&results);
+        (started, self.write_placed(results))
+    }
+
+    fn write_placed(&mut self, results: Vec<Placed>) -> Result<Vec<Placed>, EndpointError> {
         let created: Vec<Change<'_>> = results
             .iter()
             .filter_map(|r| match r {
@@ -187,6 +201,12 @@ impl Store {
             return Err(e);
         }
         Ok(removed)
+    }
+
+    /// Makes the next write fail, as on a full or failing disk.
+    #[cfg(test)]
+    pub(super) fn break_writes(&mut self) {
+        self.file.break_journal();
     }
 
     /// Decides the request in memory: the existing endpoint, a new one
@@ -774,7 +794,7 @@ mod tests {
         let err = store.release("c1").unwrap_err();
         assert!(matches!(err, EndpointError::StateIo { .. }), "{err}");
         assert!(store.get("c1").is_some());
-        assert!(store.allocate_all(&[tap(None, "tap1")]).is_err());
+        assert!(store.allocate_all(&[tap(None, "tap1")], |_| {}).1.is_err());
         assert_eq!(store.len(), 1);
         fs::remove_dir(dir.0.join("endpoints.json.tmp")).unwrap();
         let (e, _) = store
@@ -867,18 +887,28 @@ mod tests {
             tap(Some("vm"), "tap3"),
             netns(None, "green", "web", "x"),
         ];
-        let results = store.allocate_all(&requests).unwrap();
-        let summary: Vec<String> = results
-            .iter()
-            .map(|r| match r {
-                Ok((e, created)) => format!("{} {created}", e.address),
-                Err(EndpointError::InterfaceTaken { .. }) => "taken".into(),
-                Err(EndpointError::UnknownTenant { .. }) => "unknown".into(),
-                Err(e) => e.to_string(),
-            })
-            .collect();
+        let journal = dir.0.join(JOURNAL);
+        let summary = |results: &[Placed]| -> Vec<String> {
+            results
+                .iter()
+                .map(|r| match r {
+                    Ok((e, created)) => format!("{} {created}", e.address),
+                    Err(EndpointError::InterfaceTaken { .. }) => "taken".into(),
+                    Err(EndpointError::UnknownTenant { .. }) => "unknown".into(),
+                    Err(e) => e.to_string(),
+                })
+                .collect()
+        };
+        let (before, results) = store.allocate_all(&requests, |decided| {
+            let on_disk = fs::read_to_string(&journal).unwrap();
+            assert!(!on_disk.contains("tap1"), "written already: {on_disk}");
+            summary(decided)
+        });
+        let results = results.unwrap();
+        assert!(fs::read_to_string(&journal).unwrap().contains("tap1"));
+        assert_eq!(before, summary(&results));
         assert_eq!(
-            summary,
+            summary(&results),
             [
                 "10.1.17.1 true",
                 "10.1.17.2 true",

@@ -1,5 +1,6 @@
-//! `net.ipv4.ip_forward`, the one global setting endpoints need, and
-//! `net.ipv4.conf.IF.proxy_arp` on each endpoint's host interface.
+//! `net.ipv4.ip_forward`, the one global setting endpoints need;
+//! `net.ipv4.conf.IF.proxy_arp` on each endpoint's host interface, and
+//! `net.ipv6.conf.IF.disable_ipv6` on the host end of a container's veth.
 //!
 //! The host routes every packet of its endpoints, so IPv4 forwarding must
 //! be on. romana-bgp is the host's router, and an operator expects a router
@@ -36,6 +37,23 @@ pub(super) fn proxy_arp_path(interface: &str) -> PathBuf {
 /// such interface.
 pub(super) fn set_proxy_arp(interface: &str, on: bool) -> io::Result<()> {
     fs::write(proxy_arp_path(interface), if on { b"1\n" } else { b"0\n" })
+}
+
+/// The IPv6 switch of an interface.
+pub(super) fn ipv6_path(interface: &str) -> PathBuf {
+    Path::new("/proc/sys/net/ipv6/conf")
+        .join(interface)
+        .join("disable_ipv6")
+}
+
+/// Turns IPv6 off on `interface`. A host without IPv6 (`ipv6.disable=1`)
+/// has no such switch, and nothing to turn off.
+pub(super) fn disable_ipv6(interface: &str) -> io::Result<()> {
+    let ipv6_absent = !Path::new("/proc/sys/net/ipv6").exists();
+    match fs::write(ipv6_path(interface), b"1\n") {
+        Err(error) if error.kind() == io::ErrorKind::NotFound && ipv6_absent => Ok(()),
+        written => written,
+    }
 }
 
 /// Whether IPv4 forwarding is on.

@@ -5,7 +5,13 @@
 //!   in the container's namespace as `eth0`. Inside, `eth0` comes up with
 //!   the address as /32 and a default route via the gateway (see
 //!   [`super::netns`]); the host end comes up last, so its carrier marks a
-//!   wiring that completed.
+//!   wiring that completed. An add does this in two steps: the pair and
+//!   its inside ([`Wiring::prepare`]) while the endpoint is written to
+//!   disk, the host end ([`Wiring::finish_all`]) once it is there.
+//!   The host end gets no IPv6: endpoints are IPv4 only (the isolation
+//!   table drops their IPv6), and with it every container would cost the
+//!   host a link-local address, duplicate address detection, router
+//!   solicitations and two IPv6 routes.
 //! - A VM (`Attachment::Tap`): its tap exists; it is set up, nothing else.
 //!
 //! Either way the host end gets proxy ARP, so the endpoint's ARP for the
@@ -51,6 +57,25 @@ pub struct Survey {
     /// For each endpoint asked about, in order, its wired host interface.
     pub wired: Vec<Option<IfIndex>>,
     pub owned: Vec<OwnedLink>,
+}
+
+/// A container's veth pair as [`Wiring::prepare`] leaves it: made, the
+/// inside configured, the host end down.
+#[derive(Clone, Copy, Debug)]
+pub struct Prepared {
+    index: u32,
+    /// Made by this preparation, so a failure after it deletes it.
+    created: bool,
+}
+
+/// The answer to work sent to the wiring thread, to be awaited.
+#[derive(Debug)]
+pub struct Pending<T>(oneshot::Receiver<T>);
+
+impl<T> Pending<T> {
+    pub async fn wait(self) -> Result<T, EndpointError> {
+        self.0.await.map_err(|_| EndpointError::WiringStopped)
+    }
 }
 
 type Job = Box<dyn FnOnce(&mut Host) + Send>;
@@ -142,7 +167,7 @@ impl Wiring {
     /// Wires the endpoint (again: it repairs what is missing) and returns
     /// the host-side interface its /32 route points at.
     pub async fn wire(&self, endpoint: &Endpoint) -> Result<IfIndex, EndpointError> {
-        let endpoint = endpoint.clone();
+        let endpoint = (endpoint.clone(), None);
         self.call(move |host| first(host.wire_all(std::slice::from_ref(&endpoint))))
             .await?
     }
@@ -152,6 +177,39 @@ impl Wiring {
     pub async fn wire_all(
         &self,
         endpoints: Vec<Endpoint>,
+    ) -> Result<Vec<Result<IfIndex, EndpointError>>, EndpointError> {
+        let unprepared = endpoints.into_iter().map(|e| (e, None)).collect();
+        self.finish_all(unprepared).await
+    }
+
+    /// The first half of wiring, sent to the wiring thread at once: each
+    /// container's veth pair made and its inside configured, the host end
+    /// left down; a tap needs nothing. Nothing is reachable through what
+    /// it makes, so it may run before the endpoints are on disk: a pair
+    /// whose endpoint never gets there is a link of the daemon's name that
+    /// no endpoint has, which the reconciler deletes. One result per
+    /// endpoint, `None` for a tap.
+    #[allow(clippy::type_complexity)]
+    pub fn prepare(
+        &self,
+        endpoints: Vec<Endpoint>,
+    ) -> Result<Pending<Vec<Result<Option<Prepared>, EndpointError>>>, EndpointError> {
+        self.send(move |host| {
+            endpoints
+                .iter()
+                .map(|endpoint| match &endpoint.attachment {
+                    Attachment::Netns { path } => host.prepare_container(endpoint, path).map(Some),
+                    Attachment::Tap => Ok(None),
+                })
+                .collect()
+        })
+    }
+
+    /// Wires the endpoints, those [`Wiring::prepare`]d from where it left
+    /// them, the others whole, as [`Wiring::wire_all`].
+    pub async fn finish_all(
+        &self,
+        endpoints: Vec<(Endpoint, Option<Prepared>)>,
     ) -> Result<Vec<Result<IfIndex, EndpointError>>, EndpointError> {
         self.call(move |host| host.wire_all(&endpoints)).await
     }
@@ -240,13 +298,21 @@ impl Wiring {
         &self,
         work: impl FnOnce(&mut Host) -> T + Send + 'static,
     ) -> Result<T, EndpointError> {
+        self.send(work)?.wait().await
+    }
+
+    /// Queues `work` for the wiring thread now.
+    fn send<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Host) -> T + Send + 'static,
+    ) -> Result<Pending<T>, EndpointError> {
         let (answer, answered) = oneshot::channel();
         self.jobs
             .send(Box::new(move |host: &mut Host| {
                 let _ = answer.send(work(host));
             }))
             .map_err(|_| EndpointError::WiringStopped)?;
-        answered.await.map_err(|_| EndpointError::WiringStopped)
+        Ok(Pending(answered))
     }
 }
 
@@ -295,19 +361,27 @@ impl Host {
             .collect()
     }
 
-    fn wire_all(&mut self, endpoints: &[Endpoint]) -> Vec<Result<IfIndex, EndpointError>> {
+    fn wire_all(
+        &mut self,
+        endpoints: &[(Endpoint, Option<Prepared>)],
+    ) -> Vec<Result<IfIndex, EndpointError>> {
         let mut results: Vec<Option<Result<IfIndex, EndpointError>>> =
             endpoints.iter().map(|_| None).collect();
-        self.wire_taps(endpoints, &mut results);
-        for (endpoint, result) in endpoints.iter().zip(&mut results) {
+        let all: Vec<&Endpoint> = endpoints.iter().map(|(e, _)| e).collect();
+        self.wire_taps(&all, &mut results);
+        for ((endpoint, prepared), result) in endpoints.iter().zip(&mut results) {
             if let Attachment::Netns { path } = &endpoint.attachment {
-                *result = Some(self.wire_container(endpoint, path));
+                let prepared = match prepared {
+                    Some(prepared) => Ok(*prepared),
+                    None => self.prepare_container(endpoint, path),
+                };
+                *result = Some(prepared.and_then(|p| self.finish_container(endpoint, p)));
             }
         }
         endpoints
             .iter()
             .zip(results)
-            .map(|(e, r)| r.unwrap_or_else(|| Err(no_answer(format!("wire {}", e.name)))))
+            .map(|((e, _), r)| r.unwrap_or_else(|| Err(no_answer(format!("wire {}", e.name)))))
             .collect()
     }
 
@@ -315,7 +389,7 @@ impl Host {
     /// just found them), one of changes.
     fn wire_taps(
         &mut self,
-        endpoints: &[Endpoint],
+        endpoints: &[&Endpoint],
         results: &mut [Option<Result<IfIndex, EndpointError>>],
     ) {
         let taps: Vec<usize> = (0..endpoints.len())
@@ -344,13 +418,13 @@ impl Host {
                 {
                     replaced.push(i);
                 }
-                answer => results[i] = Some(self.tap_result(&endpoints[i], tap.index, answer)),
+                answer => results[i] = Some(self.tap_result(endpoints[i], tap.index, answer)),
             }
         }
         let found = self.look_up_taps(endpoints, &replaced, results);
         let answers = self.set_up_taps(endpoints, &found);
         for (&(i, tap), answer) in found.iter().zip(answers) {
-            results[i] = Some(self.tap_result(&endpoints[i], tap.index, answer));
+            results[i] = Some(self.tap_result(endpoints[i], tap.index, answer));
         }
     }
 
@@ -358,7 +432,7 @@ impl Host {
     /// cannot be used get their error in `results`.
     fn look_up_taps(
         &mut self,
-        endpoints: &[Endpoint],
+        endpoints: &[&Endpoint],
         which: &[usize],
         results: &mut [Option<Result<IfIndex, EndpointError>>],
     ) -> Vec<(usize, FoundTap)> {
@@ -393,7 +467,7 @@ impl Host {
     /// deleted since it was looked up: ENODEV too.
     fn set_up_taps(
         &mut self,
-        endpoints: &[Endpoint],
+        endpoints: &[&Endpoint],
         taps: &[(usize, FoundTap)],
     ) -> Vec<Result<Option<RouteNetlinkMessage>, RtnlError>> {
         let proxied: Vec<Option<RtnlError>> = taps
@@ -440,11 +514,13 @@ impl Host {
             .and_then(|_| ifindex(index, name))
     }
 
-    fn wire_container(
+    /// The pair made (or the one there kept) and its inside configured;
+    /// the host end stays down.
+    fn prepare_container(
         &mut self,
         endpoint: &Endpoint,
         path: &Path,
-    ) -> Result<IfIndex, EndpointError> {
+    ) -> Result<Prepared, EndpointError> {
         let netns = Netns::open(path)?;
         let name = &endpoint.interface;
         let existing = self
@@ -470,28 +546,44 @@ impl Host {
         // Inside first, the host end last: a host end that is up with a
         // carrier (eth0 up too) is an endpoint whose wiring completed, and
         // whatever a crash interrupts before shows as not wired.
-        let configured = netns
+        let prepared = Prepared { index, created };
+        netns
             .configure(endpoint.address, endpoint.gateway)
+            .map_err(|e| self.undo(prepared, name, e))?;
+        Ok(prepared)
+    }
+
+    /// The host end of a prepared pair: no IPv6, proxy ARP, up.
+    fn finish_container(
+        &mut self,
+        endpoint: &Endpoint,
+        prepared: Prepared,
+    ) -> Result<IfIndex, EndpointError> {
+        let name = &endpoint.interface;
+        let sysctl_error = |path, error| EndpointError::Sysctl { path, error };
+        sysctl::disable_ipv6(name)
+            .map_err(|e| sysctl_error(sysctl::ipv6_path(name), e))
             .and_then(|()| {
-                sysctl::set_proxy_arp(name, true).map_err(|error| EndpointError::Sysctl {
-                    path: sysctl::proxy_arp_path(name),
-                    error,
-                })
+                sysctl::set_proxy_arp(name, true)
+                    .map_err(|e| sysctl_error(sysctl::proxy_arp_path(name), e))
             })
             .and_then(|()| {
                 self.rtnl
-                    .change(messages::up(index), 0)
+                    .change(messages::up(prepared.index), 0)
                     .map_err(|e| e.while_doing(format!("set {name} up")))
-            });
-        if let Err(e) = configured {
-            if created {
-                // Best effort: what is left is an owned link the
-                // reconciler removes.
-                let _ = self.delete(index, name);
-            }
-            return Err(e);
+            })
+            .map_err(|e| self.undo(prepared, name, e))?;
+        ifindex(prepared.index, name)
+    }
+
+    /// After a failure: deletes the pair if this wiring made it, and
+    /// returns the error. Best effort: what is left is an owned link the
+    /// reconciler removes.
+    fn undo(&mut self, prepared: Prepared, name: &str, error: EndpointError) -> EndpointError {
+        if prepared.created {
+            let _ = self.delete(prepared.index, name);
         }
-        ifindex(index, name)
+        error
     }
 
     /// Makes the pair and returns the host end's index.
