@@ -218,6 +218,12 @@ async fn container_is_wired_into_its_namespace_and_reaches_the_gateway() {
     assert_eq!(ifindex.get(), ifindex_of(&host, "rb0a011101"));
     let link = host.ip_json("-d link show dev rb0a011101");
     assert_eq!(link[0]["linkinfo"]["info_kind"], "veth");
+    // One queue each way, on both ends.
+    let eth0 = container.ip_json("-d link show dev eth0");
+    for end in [&link[0], &eth0[0]] {
+        assert_eq!(end["num_tx_queues"], 1, "{end}");
+        assert_eq!(end["num_rx_queues"], 1, "{end}");
+    }
     assert!(
         link[0]["flags"]
             .as_array()
