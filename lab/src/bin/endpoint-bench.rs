@@ -21,7 +21,9 @@
 //! - single adds again, with all those endpoints present;
 //! - where one add's time goes: `nft -f` of the whole table as the daemon
 //!   writes it, at three sizes, and an fdatasync'd append on the state's
-//!   file system.
+//!   file system;
+//! - the machine's steal time over the run, where the kernel reports it:
+//!   on a shared virtual machine it moves the figures from run to run.
 //!
 //! Needs root and release builds:
 //! `cargo build --release -p romana-bgp && cargo run --release -p romana-lab
@@ -632,6 +634,16 @@ fn cpu(pid: u32) -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
+/// The machine's steal time: how long, summed over its CPUs, the
+/// hypervisor ran something else while this machine had work (`steal` in
+/// `/proc/stat`, in USER_HZ ticks). `None` where it is not reported.
+fn stolen() -> Option<Duration> {
+    let stat = fs::read_to_string("/proc/stat").ok()?;
+    let total = stat.lines().next()?.strip_prefix("cpu ")?;
+    let ticks: u64 = total.split_whitespace().nth(7)?.parse().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
 /// The share of one CPU the process uses while nothing is asked of it:
 /// its reconcile every 2 s.
 fn idle_cpu(pid: u32, over: Duration) -> String {
@@ -685,6 +697,9 @@ fn run(args: &Args) -> Result<(), String> {
         machine(),
         scene.dir.display()
     ));
+    // Figures of a virtual machine move with its neighbours' load: the
+    // steal time of the run is reported at the end.
+    let (started, stolen_before) = (Instant::now(), stolen());
 
     scene.add_namespaces(vec![scene.host(), scene.scratch()])?;
     let host = scene.host();
@@ -837,5 +852,14 @@ fn run(args: &Args) -> Result<(), String> {
         ms(p50),
         ms(p99)
     ));
+    if let (Some(before), Some(after)) = (stolen_before, stolen()) {
+        let cpus = thread::available_parallelism().map_or(1, |n| n.get());
+        let available = started.elapsed().as_secs_f64() * cpus as f64;
+        let stolen = after.saturating_sub(before).as_secs_f64();
+        line(format!(
+            "steal time during the run: {stolen:.1} s of {available:.0} CPU-seconds ({:.1} %)\n",
+            100.0 * stolen / available
+        ));
+    }
     Ok(())
 }
