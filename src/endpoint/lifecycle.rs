@@ -77,27 +77,28 @@ pub async fn add_all(
     }
     // A container's veth pair is made while the endpoint is written, and
     // while it is put in the isolation table: see [`Wiring::prepare`] for
-    // why that may come first.
-    let ((preparing, created), allocated) = store.allocate_all(&checked, |decided| {
-        let placed = decided.iter().filter_map(|r| r.as_ref().ok());
-        let endpoints = placed.clone().map(|(e, _)| e.clone()).collect();
-        let created: Vec<Endpoint> = placed
+    // why that may come first. Taps need nothing of it.
+    let ((preparing, new_containers), allocated) = store.allocate_all(&checked, |decided| {
+        let containers: Vec<&(Endpoint, bool)> = decided
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .filter(|(e, _)| e.attachment != Attachment::Tap)
+            .collect();
+        let new: Vec<Endpoint> = containers
+            .iter()
             .filter(|(_, created)| *created)
             .map(|(e, _)| e.clone())
             .collect();
-        (wiring.prepare(endpoints), created)
+        let endpoints = containers.iter().map(|(e, _)| e.clone()).collect();
+        (wiring.prepare(endpoints), new)
     });
     let allocated = match allocated {
         Ok(allocated) => allocated,
         Err(e) => {
             // The store has forgotten them; what is left are the pairs made
             // meanwhile (the wiring thread deletes them after making them:
-            // it takes its work in order). Taps were not touched.
-            let containers: Vec<Endpoint> = created
-                .into_iter()
-                .filter(|e| e.attachment != Attachment::Tap)
-                .collect();
-            give_back(store, wiring, &containers).await;
+            // it takes its work in order).
+            give_back(store, wiring, &new_containers).await;
             return Err(e);
         }
     };
@@ -125,6 +126,10 @@ pub async fn add_all(
     let prepared = match prepared {
         Ok(prepared) => prepared,
         Err(e) => {
+            let created: Vec<Endpoint> = placed
+                .into_iter()
+                .filter_map(|(e, created)| created.then_some(e))
+                .collect();
             give_back(store, wiring, &created).await;
             return Err(e);
         }
@@ -132,9 +137,13 @@ pub async fn add_all(
     let mut to_wire = Vec::new();
     let mut wired_positions = Vec::new();
     let mut failed = Vec::new();
-    for ((i, (endpoint, created)), preparation) in
-        placed_positions.into_iter().zip(placed).zip(prepared)
-    {
+    let mut prepared = prepared.into_iter();
+    for (i, (endpoint, created)) in placed_positions.into_iter().zip(placed) {
+        let preparation = if endpoint.attachment == Attachment::Tap {
+            Ok(None)
+        } else {
+            prepared.next().unwrap_or(Err(EndpointError::WiringStopped))
+        };
         match preparation {
             Ok(ready) => {
                 to_wire.push((endpoint, created, ready));
