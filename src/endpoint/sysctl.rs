@@ -49,9 +49,13 @@ pub(super) fn ipv6_path(interface: &str) -> PathBuf {
 /// Turns IPv6 off on `interface`. A host without IPv6 (`ipv6.disable=1`)
 /// has no such switch, and nothing to turn off.
 pub(super) fn disable_ipv6(interface: &str) -> io::Result<()> {
-    let ipv6_absent = !Path::new("/proc/sys/net/ipv6").exists();
     match fs::write(ipv6_path(interface), b"1\n") {
-        Err(error) if error.kind() == io::ErrorKind::NotFound && ipv6_absent => Ok(()),
+        Err(error)
+            if error.kind() == io::ErrorKind::NotFound
+                && !Path::new("/proc/sys/net/ipv6").exists() =>
+        {
+            Ok(())
+        }
         written => written,
     }
 }
