@@ -628,20 +628,24 @@ fn rss(pid: u32) -> String {
 fn cpu(pid: u32) -> Option<Duration> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // After `pid (comm)`, the fields from the third on; utime and stime
-    // are the 14th and 15th, in clock ticks (USER_HZ, 100 on Linux).
+    // are the 14th and 15th, in clock ticks.
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(Duration::from_millis(ticks * 10))
+    Some(clock_ticks(ticks))
+}
+
+/// A time `/proc` gives in clock ticks (USER_HZ, 100 on Linux).
+fn clock_ticks(ticks: u64) -> Duration {
+    Duration::from_millis(ticks * 10)
 }
 
 /// The machine's steal time: how long, summed over its CPUs, the
 /// hypervisor ran something else while this machine had work (`steal` in
-/// `/proc/stat`, in USER_HZ ticks). `None` where it is not reported.
+/// `/proc/stat`). `None` where it is not reported.
 fn stolen() -> Option<Duration> {
     let stat = fs::read_to_string("/proc/stat").ok()?;
     let total = stat.lines().next()?.strip_prefix("cpu ")?;
-    let ticks: u64 = total.split_whitespace().nth(7)?.parse().ok()?;
-    Some(Duration::from_millis(ticks * 10))
+    Some(clock_ticks(total.split_whitespace().nth(7)?.parse().ok()?))
 }
 
 /// The share of one CPU the process uses while nothing is asked of it:
