@@ -171,14 +171,25 @@ fn route_like_the_daemon(host: &Netns, endpoint: &Endpoint) {
     ));
 }
 
+/// A host namespace with its wiring thread, a container namespace, and
+/// endpoint `c1` allocated for it in a store of the test's own (the
+/// `StateDir`, to be kept), not wired.
+fn one_container(test: &str) -> (Netns, Netns, StateDir, Wiring, Endpoint) {
+    let host = Netns::new(test, "host");
+    let container = Netns::new(test, "c");
+    let state = StateDir::new(test);
+    let wiring = Wiring::start_in(&host.path()).expect("wiring thread");
+    let endpoint = allocate(
+        &mut open_store(&state),
+        "c1",
+        Target::Netns(container.path()),
+    );
+    (host, container, state, wiring, endpoint)
+}
+
 #[tokio::test]
 async fn container_is_wired_into_its_namespace_and_reaches_the_gateway() {
-    let host = Netns::new("cont", "host");
-    let container = Netns::new("cont", "c");
-    let state = StateDir::new("cont");
-    let wiring = Wiring::start_in(&host.path()).expect("wiring thread");
-    let mut store = open_store(&state);
-    let endpoint = allocate(&mut store, "c1", Target::Netns(container.path()));
+    let (host, container, _state, wiring, endpoint) = one_container("cont");
     assert_eq!(endpoint.address, Ipv4Addr::new(10, 1, 17, 1));
     assert_eq!(endpoint.interface, "rb0a011101");
 
@@ -303,12 +314,7 @@ async fn container_is_wired_into_its_namespace_and_reaches_the_gateway() {
 /// endpoint and it does not count as wired until it is finished.
 #[tokio::test]
 async fn a_prepared_container_is_down_until_finished() {
-    let host = Netns::new("prep", "host");
-    let container = Netns::new("prep", "c");
-    let state = StateDir::new("prep");
-    let wiring = Wiring::start_in(&host.path()).expect("wiring thread");
-    let mut store = open_store(&state);
-    let endpoint = allocate(&mut store, "c1", Target::Netns(container.path()));
+    let (host, container, _state, wiring, endpoint) = one_container("prep");
 
     let prepared = wiring
         .prepare(vec![endpoint.clone()])
@@ -568,12 +574,7 @@ async fn a_stale_veth_of_the_address_is_replaced() {
 
 #[tokio::test]
 async fn interfaces_that_are_not_ours_are_not_touched() {
-    let host = Netns::new("foreign", "host");
-    let container = Netns::new("foreign", "c");
-    let state = StateDir::new("foreign");
-    let wiring = Wiring::start_in(&host.path()).expect("wiring thread");
-    let mut store = open_store(&state);
-    let endpoint = allocate(&mut store, "c1", Target::Netns(container.path()));
+    let (host, _container, _state, wiring, endpoint) = one_container("foreign");
     // Someone's tap with the name the endpoint's veth would have.
     host.ip(&format!("tuntap add {} mode tap", endpoint.interface));
     let err = wiring.wire(&endpoint).await.unwrap_err();
