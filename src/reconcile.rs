@@ -240,9 +240,11 @@ impl EndpointTask {
             store,
             wiring,
             isolation,
+            rib,
             ..
         } = self;
         let mut offered = Vec::new();
+        let mut routed_early = Vec::new();
         let added = endpoint::add_all(
             store,
             wiring,
@@ -254,18 +256,43 @@ impl EndpointTask {
                     .await
                     .map_err(|e| EndpointError::Isolation(e.to_string()))
             },
+            // A tap that is up takes its route at once: the route goes in
+            // while the wiring thread finishes the tap, not after it.
+            async |up: &[(Endpoint, IfIndex)]| {
+                routed_early = up.iter().map(|(e, _)| e.clone()).collect();
+                let routes = up
+                    .iter()
+                    .filter_map(|(e, index)| endpoint_route(e.address, *index).ok())
+                    .collect();
+                // Whatever did not go in is set again below.
+                if let Err(e) = set_routes(rib, routes).await {
+                    debug!("endpoint routes ahead of their wiring: {e}");
+                }
+            },
         )
         .await;
         // Those that failed after joining the sets and were given back
-        // leave them: an address given out again must not be allowed from
-        // the failed endpoint's interface.
-        let given_back: Vec<&Endpoint> = offered
-            .iter()
-            .filter(|e| store.get(&e.name) != Some(*e))
-            .collect();
-        if !given_back.is_empty()
+        // leave them, and lose the route they may have got: an address
+        // given out again must not be allowed from, or routed to, the
+        // failed endpoint's interface.
+        let given_back = |endpoints: &[Endpoint]| -> Vec<Endpoint> {
+            endpoints
+                .iter()
+                .filter(|e| store.get(&e.name) != Some(*e))
+                .cloned()
+                .collect()
+        };
+        let unrouted = given_back(&routed_early);
+        if !unrouted.is_empty() {
+            let prefixes = unrouted.iter().map(|e| host_route(e.address)).collect();
+            if let Err(e) = remove_routes(rib, prefixes).await {
+                warn!("endpoint routes after a failed add: {e}");
+            }
+        }
+        let left = given_back(&offered);
+        if !left.is_empty()
             && let Err(e) = isolation
-                .change(Membership::Remove, &members(given_back), || {
+                .change(Membership::Remove, &members(&left), || {
                     members(store.list())
                 })
                 .await
@@ -291,7 +318,10 @@ impl EndpointTask {
                 Ok(added.endpoint)
             })
             .collect();
-        if let Err(e) = self.set_routes(routes).await {
+        // Routes put in during the wiring are left as they are by the RIB
+        // task; this adds the others, and moves one whose tap was replaced
+        // meanwhile to the new index.
+        if let Err(e) = set_routes(&self.rib, routes).await {
             // The links are up and the state has them: the next reconcile
             // installs what is missing.
             warn!("endpoint routes: {e}");
@@ -303,7 +333,7 @@ impl EndpointTask {
         let Some(address) = self.store.get(name).map(|e| e.address) else {
             return Ok(false);
         };
-        if let Err(e) = self.remove_routes(vec![host_route(address)]).await {
+        if let Err(e) = remove_routes(&self.rib, vec![host_route(address)]).await {
             warn!(endpoint = %name, "removing its route: {e}");
         }
         if let Some(changed) = &mut self.changed_since_survey {
@@ -425,7 +455,7 @@ impl EndpointTask {
                 Err(e) => warn!("reconcile: wiring: {e}"),
             }
         }
-        if let Err(e) = self.set_routes(routes).await {
+        if let Err(e) = set_routes(&self.rib, routes).await {
             warn!("reconcile: endpoint routes: {e}");
         }
         if Instant::now() >= self.routes_due {
@@ -472,34 +502,36 @@ impl EndpointTask {
             }
         }
     }
+}
 
-    async fn set_routes(&self, routes: Vec<Route>) -> Result<(), String> {
-        if routes.is_empty() {
-            return Ok(());
-        }
-        self.ask_rib(|reply| RibCommand::SetLocal { routes, reply })
-            .await
+async fn remove_routes(
+    rib: &mpsc::UnboundedSender<RibCommand>,
+    prefixes: Vec<IpNet>,
+) -> Result<(), String> {
+    ask_rib(rib, |reply| RibCommand::RemoveLocal { prefixes, reply }).await
+}
+
+async fn set_routes(
+    rib: &mpsc::UnboundedSender<RibCommand>,
+    routes: Vec<Route>,
+) -> Result<(), String> {
+    if routes.is_empty() {
+        return Ok(());
     }
+    ask_rib(rib, |reply| RibCommand::SetLocal { routes, reply }).await
+}
 
-    async fn remove_routes(&self, prefixes: Vec<IpNet>) -> Result<(), String> {
-        self.ask_rib(|reply| RibCommand::RemoveLocal { prefixes, reply })
-            .await
-    }
-
-    /// One route batch for the RIB task, and its answer.
-    async fn ask_rib(
-        &self,
-        command: impl FnOnce(oneshot::Sender<Result<(), ApplyFailed>>) -> RibCommand,
-    ) -> Result<(), String> {
-        const STOPPED: &str = "the route task has stopped";
-        let (reply, answer) = oneshot::channel();
-        self.rib
-            .send(command(reply))
-            .map_err(|_| STOPPED.to_string())?;
-        match answer.await {
-            Ok(result) => result.map_err(|e| e.to_string()),
-            Err(_) => Err(STOPPED.to_string()),
-        }
+/// One route batch for the RIB task, and its answer.
+async fn ask_rib(
+    rib: &mpsc::UnboundedSender<RibCommand>,
+    command: impl FnOnce(oneshot::Sender<Result<(), ApplyFailed>>) -> RibCommand,
+) -> Result<(), String> {
+    const STOPPED: &str = "the route task has stopped";
+    let (reply, answer) = oneshot::channel();
+    rib.send(command(reply)).map_err(|_| STOPPED.to_string())?;
+    match answer.await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err(STOPPED.to_string()),
     }
 }
 

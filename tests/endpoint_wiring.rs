@@ -417,9 +417,15 @@ async fn many_taps_are_wired_in_one_call() {
         .collect();
     requests.push(request("ghost", Target::Tap("tbmissing".into())));
 
-    let results = endpoint::add_all(&mut store, &wiring, &requests, async |_, _| Ok(()))
-        .await
-        .expect("add_all");
+    let results = endpoint::add_all(
+        &mut store,
+        &wiring,
+        &requests,
+        async |_, _| Ok(()),
+        async |_| {},
+    )
+    .await
+    .expect("add_all");
     assert_eq!(results.len(), TAPS + 1);
     for (i, result) in results.iter().take(TAPS).enumerate() {
         let added = result.as_ref().unwrap_or_else(|e| panic!("tb{i}: {e}"));
@@ -437,6 +443,74 @@ async fn many_taps_are_wired_in_one_call() {
     let endpoints: Vec<Endpoint> = store.list().cloned().collect();
     let wired = wiring.wired(endpoints).await.unwrap();
     assert!(wired.iter().all(Option::is_some));
+}
+
+/// The taps a check found up are handed to `while_wiring` with their
+/// index, alongside the wiring (the daemon routes them then); a tap that
+/// is down is not (the kernel refuses a route through it). One that goes
+/// between the check and the wiring fails and is given back: the daemon
+/// undoes what its hooks did for the endpoints the store no longer has.
+#[tokio::test]
+async fn taps_found_up_are_handed_over_while_wired() {
+    let host = Netns::new("early", "host");
+    let state = StateDir::new("early");
+    for tap in ["tup1", "tup2", "tgone"] {
+        host.ip(&format!("tuntap add {tap} mode tap"));
+        host.ip(&format!("link set {tap} up"));
+    }
+    host.ip("tuntap add tdown mode tap");
+    let wiring = Wiring::start_in(&host.path()).expect("wiring thread");
+    let mut store = open_store(&state);
+    let requests: Vec<AddRequest> = ["tup1", "tup2", "tgone", "tdown"]
+        .iter()
+        .map(|tap| request(tap, Target::Tap((*tap).into())))
+        .collect();
+    let mut handed = Vec::new();
+
+    let results = endpoint::add_all(
+        &mut store,
+        &wiring,
+        &requests,
+        async |_, _| {
+            host.ip("link del tgone");
+            Ok(())
+        },
+        async |up| handed = up.to_vec(),
+    )
+    .await
+    .expect("add_all");
+
+    let handed: Vec<(&str, u32)> = handed
+        .iter()
+        .map(|(e, index)| (e.name.as_str(), index.get()))
+        .collect();
+    assert_eq!(handed.len(), 3, "{handed:?}");
+    for tap in ["tup1", "tup2"] {
+        assert!(
+            handed.contains(&(tap, ifindex_of(&host, tap))),
+            "{tap}: {handed:?}"
+        );
+    }
+    assert!(handed.iter().any(|(name, _)| *name == "tgone"));
+    for (i, tap) in ["tup1", "tup2"].iter().enumerate() {
+        let added = results[i].as_ref().unwrap_or_else(|e| panic!("{tap}: {e}"));
+        assert_eq!(added.ifindex.get(), ifindex_of(&host, tap));
+    }
+    assert!(
+        matches!(results[2], Err(EndpointError::MissingInterface { .. })),
+        "{:?}",
+        results[2]
+    );
+    assert!(
+        store.get("tgone").is_none(),
+        "the gone tap's endpoint was given back"
+    );
+    assert!(
+        results[3].is_ok(),
+        "the down tap is wired: {:?}",
+        results[3]
+    );
+    assert_eq!(store.len(), 3);
 }
 
 #[tokio::test]

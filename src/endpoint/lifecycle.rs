@@ -40,6 +40,7 @@ pub async fn add(
         wiring,
         std::slice::from_ref(request),
         async |_, _| Ok(()),
+        async |_| {},
     )
     .await?;
     results.pop().unwrap_or(Err(EndpointError::WiringStopped))
@@ -49,9 +50,12 @@ pub async fn add(
 /// wired in as few requests as fit. `before_wiring` runs with the
 /// endpoints about to be wired, once they are persisted and before any
 /// host end comes up (the daemon puts them in its isolation table there);
-/// if it fails, nothing is brought up. Some of them may fail to wire after
-/// it: a failed new endpoint is given back, so the store no longer has
-/// it. One result per request, in order; the outer error (a failed
+/// if it fails, nothing is brought up. `while_wiring` runs after it,
+/// alongside the wiring, with the endpoints whose tap the check found up
+/// and that tap's index (the daemon routes them meanwhile). Some
+/// endpoints may fail to wire after these: a failed new endpoint is given
+/// back, so the store no longer has it, and what the hooks did for it is
+/// the caller's to undo. One result per request, in order; the outer error (a failed
 /// write, a stopped wiring thread, a failed `before_wiring`) means no
 /// endpoint of the batch was added.
 pub async fn add_all(
@@ -59,16 +63,19 @@ pub async fn add_all(
     wiring: &Wiring,
     requests: &[AddRequest],
     before_wiring: impl AsyncFnOnce(&Store, &[Endpoint]) -> Result<(), EndpointError>,
+    while_wiring: impl AsyncFnOnce(&[(Endpoint, IfIndex)]),
 ) -> Result<Vec<Result<Added, EndpointError>>, EndpointError> {
     let targets = requests.iter().map(|r| r.target.clone()).collect();
     let checks = wiring.check_all(targets).await?;
     let mut results: Vec<Option<Result<Added, EndpointError>>> =
         requests.iter().map(|_| None).collect();
+    let mut tap_up = vec![None; requests.len()];
     let mut checked = Vec::new();
     let mut positions = Vec::new();
     for (i, (request, check)) in requests.iter().zip(checks).enumerate() {
         match check {
-            Ok(()) => {
+            Ok(found) => {
+                tap_up[i] = found.tap_up;
                 checked.push(request.clone());
                 positions.push(i);
             }
@@ -158,7 +165,13 @@ pub async fn add_all(
         }
     }
     let ready = to_wire.iter().map(|(e, _, ready)| (e.clone(), *ready));
-    let wired = match wiring.finish_all(ready.collect()).await {
+    let up: Vec<(Endpoint, IfIndex)> = to_wire
+        .iter()
+        .zip(&wired_positions)
+        .filter_map(|((e, _, _), &i)| Some((e.clone(), tap_up[i]?)))
+        .collect();
+    let (wired, ()) = tokio::join!(wiring.finish_all(ready.collect()), while_wiring(&up));
+    let wired = match wired {
         Ok(wired) => wired,
         Err(e) => {
             failed.extend(

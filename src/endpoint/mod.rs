@@ -35,7 +35,7 @@ pub use error::EndpointError;
 pub use events::{LinkEvent, listen as listen_for_link_events};
 pub use lifecycle::{Added, add, add_all, remove};
 pub use store::Store;
-pub use wire::{OwnedLink, Survey, Wiring};
+pub use wire::{Checked, OwnedLink, Survey, Wiring};
 
 /// Where `--netns NAME` namespaces live (`ip netns add NAME`).
 pub const NETNS_DIR: &str = "/run/netns";

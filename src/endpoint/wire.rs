@@ -59,6 +59,15 @@ pub struct Survey {
     pub owned: Vec<OwnedLink>,
 }
 
+/// What a check found of a target that can be wired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checked {
+    /// A tap that is up already (libvirt and nova make them up): its
+    /// index, to which the endpoint's /32 can be routed while the tap is
+    /// wired. The kernel refuses a route through a link that is down.
+    pub tap_up: Option<IfIndex>,
+}
+
 /// A container's veth pair as [`Wiring::prepare`] leaves it: made, the
 /// inside configured, the host end down.
 #[derive(Clone, Copy, Debug)]
@@ -154,13 +163,15 @@ impl Wiring {
         let target = target.clone();
         self.call(move |host| first(host.check_all(&[target])))
             .await?
+            .map(drop)
     }
 
-    /// [`Wiring::check`] for many targets, taps in one request.
+    /// [`Wiring::check`] for many targets, taps in one request, saying
+    /// what it found.
     pub async fn check_all(
         &self,
         targets: Vec<Target>,
-    ) -> Result<Vec<Result<(), EndpointError>>, EndpointError> {
+    ) -> Result<Vec<Result<Checked, EndpointError>>, EndpointError> {
         self.call(move |host| host.check_all(&targets)).await
     }
 
@@ -335,7 +346,7 @@ struct Host {
 }
 
 impl Host {
-    fn check_all(&mut self, targets: &[Target]) -> Vec<Result<(), EndpointError>> {
+    fn check_all(&mut self, targets: &[Target]) -> Vec<Result<Checked, EndpointError>> {
         let taps: Vec<&str> = targets
             .iter()
             .filter_map(|t| match t {
@@ -349,12 +360,17 @@ impl Host {
         targets
             .iter()
             .map(|target| match target {
-                Target::Netns(path) => Netns::open(path).map(drop),
+                Target::Netns(path) => Netns::open(path).map(|_| Checked { tap_up: None }),
                 Target::Tap(name) => match tap_links.next() {
                     Some(Ok(Some(link))) => {
                         tap_usable(name, &link)?;
                         self.checked_taps.insert(name.clone(), FoundTap::of(&link));
-                        Ok(())
+                        let tap_up = if link.up {
+                            IfIndex::new(link.index)
+                        } else {
+                            None
+                        };
+                        Ok(Checked { tap_up })
                     }
                     Some(Ok(None)) => Err(EndpointError::MissingInterface {
                         interface: name.clone(),
