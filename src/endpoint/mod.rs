@@ -15,6 +15,7 @@
 mod error;
 mod events;
 mod lifecycle;
+mod link_bytes;
 mod messages;
 mod netns;
 mod rtnl;

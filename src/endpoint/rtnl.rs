@@ -19,8 +19,8 @@ use rtnetlink::sys::{Socket, protocols::NETLINK_ROUTE};
 
 use crate::kernel::{Errno, Failure};
 
-use super::EndpointError;
 use super::messages::{self, Link};
+use super::{EndpointError, link_bytes};
 
 /// Receive buffer asked for; the kernel caps it at `net.core.rmem_max` and
 /// doubles it. All answers to one datagram of requests must fit in it.
@@ -194,16 +194,14 @@ impl Rtnl {
         results
     }
 
-    /// Every object of a kind (`RTM_GETLINK`, ...), read again if a change
-    /// interrupted the dump.
-    pub(super) fn dump<T>(
+    /// Every link, read again if a change interrupted the dump.
+    pub(super) fn dump_links<T>(
         &mut self,
-        message: RouteNetlinkMessage,
-        mut keep: impl FnMut(RouteNetlinkMessage) -> Option<T>,
+        mut keep: impl FnMut(Link) -> Option<T>,
     ) -> Result<Vec<T>, RtnlError> {
         let mut attempt = 1;
         loop {
-            let (objects, interrupted) = self.dump_once(message.clone(), &mut keep)?;
+            let (objects, interrupted) = self.dump_links_once(&mut keep)?;
             if !interrupted || attempt == DUMP_ATTEMPTS {
                 return Ok(objects);
             }
@@ -211,30 +209,41 @@ impl Rtnl {
         }
     }
 
-    /// Each object is turned into what `keep` makes of it as it is read,
-    /// so a dump of ten thousand links never holds them all parsed.
-    fn dump_once<T>(
+    /// Each link is handed to `keep` as its datagram is read, read for the
+    /// fields a [`Link`] has only (see [`link_bytes`]).
+    fn dump_links_once<T>(
         &mut self,
-        message: RouteNetlinkMessage,
-        keep: &mut impl FnMut(RouteNetlinkMessage) -> Option<T>,
+        keep: &mut impl FnMut(Link) -> Option<T>,
     ) -> Result<(Vec<T>, bool), RtnlError> {
-        let mut request = NetlinkMessage::from(message);
+        let mut request = NetlinkMessage::from(messages::dump_links());
         request.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
         request.finalize();
         let sequence = self.send(&mut [request])?;
         let mut objects = Vec::new();
         let mut interrupted = false;
         loop {
-            for answer in self.receive()? {
-                if answer.header.sequence_number != sequence {
+            self.receive_datagram()?;
+            for part in split_datagram(&self.incoming) {
+                let part = part?;
+                if part.sequence != sequence {
                     continue;
                 }
-                interrupted |= answer.header.flags & NLM_F_DUMP_INTR != 0;
-                match answer.payload {
-                    NetlinkPayload::InnerMessage(object) => objects.extend(keep(object)),
-                    NetlinkPayload::Done(_) => return Ok((objects, interrupted)),
-                    NetlinkPayload::Error(e) if e.code.is_some() => {
-                        return Err(RtnlError::Kernel(Errno(e.raw_code().saturating_abs())));
+                interrupted |= part.flags & NLM_F_DUMP_INTR != 0;
+                match part.kind {
+                    NLMSG_DONE => return Ok((objects, interrupted)),
+                    NLMSG_ERROR => {
+                        let code = part.payload.get(..4).map_or(0, |code| {
+                            i32::from_ne_bytes([code[0], code[1], code[2], code[3]])
+                        });
+                        if code != 0 {
+                            return Err(RtnlError::Kernel(Errno(code.saturating_abs())));
+                        }
+                    }
+                    RTM_NEWLINK => {
+                        let link = link_bytes::decode(part.payload).map_err(|e| {
+                            malformed(format!("a link in a dump cannot be read: {}", e.0))
+                        })?;
+                        objects.extend(keep(link));
                     }
                     _ => {}
                 }
@@ -324,6 +333,12 @@ impl Rtnl {
 
     /// Reads one datagram and parses the messages in it.
     fn receive(&mut self) -> Result<Vec<NetlinkMessage<RouteNetlinkMessage>>, RtnlError> {
+        self.receive_datagram()?;
+        parse_datagram(&self.incoming)
+    }
+
+    /// Reads one datagram into `incoming`.
+    fn receive_datagram(&mut self) -> Result<(), RtnlError> {
         self.incoming.clear();
         let length = loop {
             match self.socket.recv(&mut self.incoming, libc::MSG_TRUNC) {
@@ -340,7 +355,7 @@ impl Rtnl {
                 "an answer of {length} octets is larger than the {MAX_ANSWER} read"
             )));
         }
-        parse_datagram(&self.incoming)
+        Ok(())
     }
 }
 
@@ -357,6 +372,48 @@ fn one<T>(mut results: Vec<Result<T, RtnlError>>) -> Result<T, RtnlError> {
 
 fn malformed(text: String) -> RtnlError {
     RtnlError::Io(io::Error::new(io::ErrorKind::InvalidData, text))
+}
+
+/// `NLMSG_ERROR`, `NLMSG_DONE` (linux/netlink.h), `RTM_NEWLINK`
+/// (linux/rtnetlink.h).
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+const RTM_NEWLINK: u16 = 16;
+/// `struct nlmsghdr`: length, type, flags, sequence, port.
+const NLMSG_HEADER: usize = 16;
+
+/// One message of a datagram, its payload unread.
+struct Part<'a> {
+    kind: u16,
+    flags: u16,
+    sequence: u32,
+    payload: &'a [u8],
+}
+
+/// The messages of one datagram, each padded to 4 octets, unparsed.
+fn split_datagram(mut data: &[u8]) -> impl Iterator<Item = Result<Part<'_>, RtnlError>> {
+    std::iter::from_fn(move || {
+        if data.is_empty() {
+            return None;
+        }
+        let header = data.get(..NLMSG_HEADER);
+        let length = header.map_or(0, |h| u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as usize);
+        let (Some(header), Some(message)) = (header, data.get(..length)) else {
+            data = &[];
+            return Some(Err(malformed("a netlink answer is cut short".into())));
+        };
+        if length < NLMSG_HEADER {
+            data = &[];
+            return Some(Err(malformed("a netlink answer is cut short".into())));
+        }
+        data = data.get(length.next_multiple_of(4)..).unwrap_or_default();
+        Some(Ok(Part {
+            kind: u16::from_ne_bytes([header[4], header[5]]),
+            flags: u16::from_ne_bytes([header[6], header[7]]),
+            sequence: u32::from_ne_bytes([header[8], header[9], header[10], header[11]]),
+            payload: &message[NLMSG_HEADER..],
+        }))
+    })
 }
 
 /// The messages of one datagram, each padded to 4 octets.
@@ -417,5 +474,35 @@ mod tests {
         let mut zero_length = data.clone();
         zero_length[..4].copy_from_slice(&0u32.to_ne_bytes());
         assert!(parse_datagram(&zero_length).is_err());
+    }
+
+    /// The unparsed split the link dump reads: the same messages, headers
+    /// read, and the same refusals.
+    #[test]
+    fn a_datagram_is_split_unparsed_as_it_is_parsed() {
+        let mut data = ack(7, 0);
+        data.extend(ack(8, -libc::ENODEV));
+        data.extend(include_bytes!("testdata/links.bin"));
+        let parts: Vec<Part> = split_datagram(&data).collect::<Result<_, _>>().unwrap();
+        let parsed = parse_datagram(&data).unwrap();
+        assert_eq!(parts.len(), parsed.len());
+        assert_eq!(parts.len(), 8);
+        for (part, message) in parts.iter().zip(&parsed) {
+            assert_eq!(part.sequence, message.header.sequence_number);
+            assert_eq!(part.flags, message.header.flags);
+            assert_eq!(part.kind, message.header.message_type);
+        }
+        assert_eq!(parts[1].kind, NLMSG_ERROR);
+        assert_eq!(parts[1].payload[..4], (-libc::ENODEV).to_ne_bytes());
+        assert!(parts[2..].iter().all(|p| p.kind == RTM_NEWLINK));
+
+        let one = ack(7, 0);
+        for cut in [1, 15, one.len() - 1] {
+            let split: Result<Vec<Part>, _> = split_datagram(&one[..cut]).collect();
+            assert!(split.is_err(), "cut at {cut}");
+        }
+        let mut zero_length = one.clone();
+        zero_length[..4].copy_from_slice(&0u32.to_ne_bytes());
+        assert!(split_datagram(&zero_length).any(|p| p.is_err()));
     }
 }

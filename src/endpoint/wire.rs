@@ -694,10 +694,7 @@ impl Host {
 
     fn links(&mut self) -> Result<Vec<Link>, EndpointError> {
         self.rtnl
-            .dump(messages::dump_links(), |object| match object {
-                RouteNetlinkMessage::NewLink(m) => Some(Link::from_message(&m)),
-                _ => None,
-            })
+            .dump_links(Some)
             .map_err(|e| e.while_doing("list the host's interfaces"))
     }
 

@@ -1,0 +1,224 @@
+//! A link as the kernel sends it (`RTM_NEWLINK`: `struct ifinfomsg` and
+//! its attributes), read for the few fields [`Link`] keeps and nothing
+//! else. The reconcile's survey reads every link of the host every few
+//! seconds; decoding each whole (its IPv6 settings, queues, XDP, ...) into
+//! owned values only to drop them was half of that work.
+//!
+//! Attributes are the netlink TLVs of netlink(7): a 16-bit length that
+//! counts the 4-octet header, a 16-bit type whose top two bits are flags,
+//! the value padded to 4 octets.
+
+use super::messages::Link;
+
+/// `struct ifinfomsg`: family, pad, type, index, flags, change mask.
+const HEADER: usize = 16;
+const ATTRIBUTE_HEADER: usize = 4;
+/// `NLA_F_NESTED` and `NLA_F_NET_BYTEORDER`.
+const TYPE_MASK: u16 = 0x3fff;
+
+/// `IFF_UP` and `IFF_LOWER_UP` (linux/if.h).
+const IFF_UP: u32 = 1;
+const IFF_LOWER_UP: u32 = 1 << 16;
+
+/// Link attributes (linux/if_link.h).
+const IFLA_IFNAME: u16 = 3;
+const IFLA_MASTER: u16 = 10;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_AF_SPEC: u16 = 26;
+const IFLA_LINK_NETNSID: u16 = 37;
+/// In `IFLA_LINKINFO`.
+const IFLA_INFO_KIND: u16 = 1;
+/// In `IFLA_AF_SPEC`, per family; in `AF_INET`, the settings as an array
+/// of 32-bit values, `IPV4_DEVCONF_*` - 1 their index (linux/ip.h).
+const AF_INET: u16 = 2;
+const IFLA_INET_CONF: u16 = 1;
+const IPV4_DEVCONF_PROXY_ARP: usize = 3;
+
+/// Why a link message could not be read.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Malformed(pub(super) &'static str);
+
+/// The link in `payload`, the part of an `RTM_NEWLINK` message after its
+/// netlink header.
+pub(super) fn decode(payload: &[u8]) -> Result<Link, Malformed> {
+    let header = payload
+        .get(..HEADER)
+        .ok_or(Malformed("shorter than struct ifinfomsg"))?;
+    let flags = u32_at(header, 8);
+    let mut link = Link {
+        index: u32_at(header, 4),
+        name: String::new(),
+        up: flags & IFF_UP != 0,
+        carrier: flags & IFF_LOWER_UP != 0,
+        kind: None,
+        proxy_arp: None,
+        peer_netnsid: None,
+        controller: None,
+    };
+    for attribute in attributes(payload.get(HEADER..).unwrap_or_default()) {
+        let (kind, value) = attribute?;
+        match kind {
+            IFLA_IFNAME => link.name = text(value)?,
+            IFLA_MASTER => link.controller = Some(u32_of(value)?).filter(|&index| index != 0),
+            IFLA_LINK_NETNSID => link.peer_netnsid = Some(u32_of(value)?.cast_signed()),
+            IFLA_LINKINFO => {
+                for info in attributes(value) {
+                    if let (IFLA_INFO_KIND, kind) = info? {
+                        link.kind = Some(text(kind)?);
+                    }
+                }
+            }
+            IFLA_AF_SPEC => link.proxy_arp = proxy_arp(value)?,
+            _ => {}
+        }
+    }
+    Ok(link)
+}
+
+/// From `IFLA_AF_SPEC`: `None` for a link without IPv4.
+fn proxy_arp(af_spec: &[u8]) -> Result<Option<bool>, Malformed> {
+    for family in attributes(af_spec) {
+        let (AF_INET, inet) = family? else { continue };
+        for setting in attributes(inet) {
+            let (IFLA_INET_CONF, conf) = setting? else {
+                continue;
+            };
+            let at = (IPV4_DEVCONF_PROXY_ARP - 1) * 4;
+            let value = conf
+                .get(at..at + 4)
+                .ok_or(Malformed("IPv4 settings without proxy_arp"))?;
+            return Ok(Some(u32_of(value)? != 0));
+        }
+    }
+    Ok(None)
+}
+
+/// The attributes in `data`, as (type without flags, value).
+fn attributes(mut data: &[u8]) -> impl Iterator<Item = Result<(u16, &[u8]), Malformed>> {
+    std::iter::from_fn(move || {
+        if data.len() < ATTRIBUTE_HEADER {
+            return None;
+        }
+        let length = usize::from(u16::from_ne_bytes([data[0], data[1]]));
+        let kind = u16::from_ne_bytes([data[2], data[3]]) & TYPE_MASK;
+        let Some(value) = data.get(ATTRIBUTE_HEADER..length) else {
+            data = &[];
+            return Some(Err(Malformed("an attribute runs past its message")));
+        };
+        data = data.get(length.next_multiple_of(4)..).unwrap_or_default();
+        Some(Ok((kind, value)))
+    })
+}
+
+fn u32_at(data: &[u8], at: usize) -> u32 {
+    let mut word = [0; 4];
+    word.copy_from_slice(&data[at..at + 4]);
+    u32::from_ne_bytes(word)
+}
+
+fn u32_of(value: &[u8]) -> Result<u32, Malformed> {
+    let word = value
+        .get(..4)
+        .ok_or(Malformed("a 32-bit attribute too short"))?;
+    Ok(u32_at(word, 0))
+}
+
+/// A NUL-terminated string attribute.
+fn text(value: &[u8]) -> Result<String, Malformed> {
+    let end = value.iter().position(|&b| b == 0).unwrap_or(value.len());
+    String::from_utf8(value[..end].to_vec()).map_err(|_| Malformed("a name that is not UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
+    use rtnetlink::packet_route::RouteNetlinkMessage;
+
+    use super::*;
+
+    /// A dump of the links of a namespace, as the kernel (6.18) sent it to
+    /// a request that skips statistics: `lo`; `tapvm1` up with proxy ARP;
+    /// `tapdown`; `br0`; `tapbr`, a port of `br0`; `rb0a010002` up with
+    /// proxy ARP, a veth whose peer `eth0` is in another namespace, up.
+    /// The `RTM_NEWLINK` messages only, each padded to 4 octets.
+    const DUMP: &[u8] = include_bytes!("testdata/links.bin");
+
+    /// Each message of [`DUMP`], whole (with its netlink header).
+    fn messages() -> Vec<&'static [u8]> {
+        let mut data = DUMP;
+        let mut all = Vec::new();
+        while !data.is_empty() {
+            let length = u32_at(data, 0) as usize;
+            all.push(&data[..length]);
+            data = &data[length.next_multiple_of(4)..];
+        }
+        all
+    }
+
+    fn payload(message: &[u8]) -> &[u8] {
+        &message[16..]
+    }
+
+    fn by_name(name: &str) -> Link {
+        messages()
+            .into_iter()
+            .map(|m| decode(payload(m)).unwrap())
+            .find(|l| l.name == name)
+            .unwrap_or_else(|| panic!("no {name} in the dump"))
+    }
+
+    #[test]
+    fn every_link_reads_as_the_full_decoder_reads_it() {
+        let messages = messages();
+        assert_eq!(messages.len(), 6);
+        for message in messages {
+            let full = match NetlinkMessage::<RouteNetlinkMessage>::deserialize(message)
+                .unwrap()
+                .payload
+            {
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link)) => {
+                    Link::from_message(&link)
+                }
+                other => panic!("not a link: {other:?}"),
+            };
+            assert_eq!(decode(payload(message)).unwrap(), full);
+        }
+    }
+
+    #[test]
+    fn the_fields_the_wiring_uses_are_read() {
+        let tap = by_name("tapvm1");
+        assert!(tap.up && !tap.carrier, "{tap:?}");
+        assert_eq!(tap.kind.as_deref(), Some("tun"));
+        assert_eq!(tap.proxy_arp, Some(true));
+        assert_eq!((tap.controller, tap.peer_netnsid), (None, None));
+
+        let down = by_name("tapdown");
+        assert!(!down.up);
+        assert_eq!(down.proxy_arp, Some(false));
+
+        let port = by_name("tapbr");
+        assert_eq!(port.controller, Some(by_name("br0").index));
+
+        let veth = by_name("rb0a010002");
+        assert!(veth.is_veth() && veth.up && veth.carrier, "{veth:?}");
+        assert_eq!(veth.proxy_arp, Some(true));
+        assert!(veth.peer_netnsid.is_some());
+
+        assert_eq!(by_name("lo").kind, None);
+    }
+
+    #[test]
+    fn a_cut_message_is_an_error_not_a_panic() {
+        for message in messages() {
+            let payload = payload(message);
+            for end in 0..payload.len() {
+                // A cut that falls between attributes reads as a shorter
+                // link; one inside an attribute must be refused.
+                let _ = decode(&payload[..end]);
+            }
+            assert!(decode(&payload[..HEADER - 1]).is_err());
+            assert!(decode(&payload[..HEADER + 6]).is_err(), "inside the first");
+        }
+    }
+}
