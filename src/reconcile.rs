@@ -410,9 +410,15 @@ impl EndpointTask {
             }
             match ifindex {
                 Some(ifindex) => {
-                    self.wired_links
+                    let before = self
+                        .wired_links
                         .insert(endpoint.interface.clone(), ifindex.get());
-                    if let Ok(route) = endpoint_route(endpoint.address, *ifindex) {
+                    // The RIB task keeps the route of an endpoint routed
+                    // at this index before (its own reconcile puts the
+                    // kernel's copy right): only a new or moved one goes.
+                    if before != Some(ifindex.get())
+                        && let Ok(route) = endpoint_route(endpoint.address, *ifindex)
+                    {
                         routes.push(route);
                     }
                 }
