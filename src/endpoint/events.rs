@@ -10,14 +10,11 @@
 
 use std::io;
 
-use rtnetlink::packet_core::NetlinkPayload;
-use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 use tokio::sync::mpsc;
 
 use super::EndpointError;
-use super::messages::Link;
-use super::rtnl::parse_datagram;
+use super::rtnl::{RTM_DELLINK, RTM_NEWLINK, split_datagram};
 
 /// `RTMGRP_LINK`: link changes.
 const LINK_GROUP: u32 = 1;
@@ -83,27 +80,24 @@ fn read_events(socket: &Socket, events: &mpsc::UnboundedSender<LinkEvent>) {
 /// The link events of one datagram; anything else in it is skipped, and a
 /// datagram that cannot be read counts as lost events.
 fn parse(datagram: &[u8]) -> Vec<LinkEvent> {
-    let Ok(messages) = parse_datagram(datagram) else {
-        return vec![LinkEvent::Lost];
-    };
-    messages
-        .iter()
-        .filter_map(|message| match &message.payload {
-            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(m)) => {
-                let link = Link::from_message(m);
-                Some(LinkEvent::Present {
-                    name: link.name,
-                    index: link.index,
-                })
-            }
-            NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(m)) => {
-                let link = Link::from_message(m);
-                Some(LinkEvent::Gone {
-                    name: link.name,
-                    index: link.index,
-                })
-            }
-            _ => None,
-        })
-        .collect()
+    let mut events = Vec::new();
+    for part in split_datagram(datagram) {
+        let event = match part {
+            Ok(part) if part.kind == RTM_NEWLINK => part.link().map(|link| LinkEvent::Present {
+                name: link.name,
+                index: link.index,
+            }),
+            Ok(part) if part.kind == RTM_DELLINK => part.link().map(|link| LinkEvent::Gone {
+                name: link.name,
+                index: link.index,
+            }),
+            Ok(_) => continue,
+            Err(e) => Err(e),
+        };
+        match event {
+            Ok(event) => events.push(event),
+            Err(_) => return vec![LinkEvent::Lost],
+        }
+    }
+    events
 }

@@ -6,8 +6,7 @@ use std::os::fd::RawFd;
 
 use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
 use rtnetlink::packet_route::link::{
-    AfSpecInet, AfSpecUnspec, InfoData, InfoKind, InfoVeth, LinkAttribute, LinkExtentMask,
-    LinkFlags, LinkInfo, LinkMessage,
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage,
 };
 use rtnetlink::packet_route::nsid::{NsidAttribute, NsidMessage};
 use rtnetlink::packet_route::route::{
@@ -37,46 +36,6 @@ pub(super) struct Link {
 }
 
 impl Link {
-    pub(super) fn from_message(message: &LinkMessage) -> Link {
-        let mut link = Link {
-            index: message.header.index,
-            name: String::new(),
-            up: message.header.flags.contains(LinkFlags::Up),
-            carrier: message.header.flags.contains(LinkFlags::LowerUp),
-            kind: None,
-            proxy_arp: None,
-            peer_netnsid: None,
-            controller: None,
-        };
-        for attribute in &message.attributes {
-            match attribute {
-                LinkAttribute::IfName(name) => link.name.clone_from(name),
-                LinkAttribute::LinkNetNsId(id) => link.peer_netnsid = Some(*id),
-                LinkAttribute::Controller(index) if *index != 0 => link.controller = Some(*index),
-                LinkAttribute::LinkInfo(infos) => {
-                    for info in infos {
-                        if let LinkInfo::Kind(kind) = info {
-                            link.kind = Some(kind.to_string());
-                        }
-                    }
-                }
-                LinkAttribute::AfSpecUnspec(specs) => {
-                    for spec in specs {
-                        if let AfSpecUnspec::Inet(inet) = spec {
-                            for value in inet {
-                                if let AfSpecInet::DevConf(conf) = value {
-                                    link.proxy_arp = Some(conf.proxy_arp != 0);
-                                }
-                            }
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        link
-    }
-
     pub(super) fn is_veth(&self) -> bool {
         self.kind.as_deref() == Some("veth")
     }
@@ -234,7 +193,7 @@ fn route(destination: Ipv4Addr, length: u8, scope: RouteScope) -> RouteMessage {
 
 #[cfg(test)]
 mod tests {
-    use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
+    use rtnetlink::packet_core::{Emitable, NetlinkMessage, NetlinkPayload};
 
     use super::*;
 
@@ -332,7 +291,9 @@ mod tests {
             .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Tun)]));
         message.attributes.push(LinkAttribute::LinkNetNsId(4));
         message.attributes.push(LinkAttribute::Controller(3));
-        let link = Link::from_message(&message);
+        let mut bytes = vec![0; message.buffer_len()];
+        message.emit(&mut bytes);
+        let link = super::super::link_bytes::decode(&bytes).unwrap();
         assert_eq!(
             link,
             Link {

@@ -11,8 +11,7 @@
 use std::io;
 
 use rtnetlink::packet_core::{
-    NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkBuffer, NetlinkMessage,
-    NetlinkPayload,
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
 };
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::{Socket, protocols::NETLINK_ROUTE};
@@ -130,13 +129,22 @@ impl Rtnl {
         one(self.batch(vec![(message, Expect::Ack(flags))])).map(drop)
     }
 
-    /// One object, e.g. a link by name; `Ok(None)` never happens for a
-    /// get the kernel answers.
+    /// One object, decoded whole; `Ok(None)` never happens for a get the
+    /// kernel answers.
     pub(super) fn get(
         &mut self,
         message: RouteNetlinkMessage,
     ) -> Result<RouteNetlinkMessage, RtnlError> {
-        one(self.batch(vec![(message, Expect::Object)]))?.ok_or(RtnlError::NoAnswer)
+        let object =
+            one(self.batch(vec![(message, Expect::Object)]))?.ok_or(RtnlError::NoAnswer)?;
+        match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&object.0) {
+            Ok(NetlinkMessage {
+                payload: NetlinkPayload::InnerMessage(inner),
+                ..
+            }) => Ok(inner),
+            Ok(_) => Err(RtnlError::NoAnswer),
+            Err(e) => Err(malformed(format!("a netlink answer cannot be read: {e}"))),
+        }
     }
 
     /// The link named `name`; `None` if there is none.
@@ -153,8 +161,8 @@ impl Rtnl {
         self.batch(requests)
             .into_iter()
             .map(|answer| match answer {
-                Ok(Some(RouteNetlinkMessage::NewLink(m))) => Ok(Some(Link::from_message(&m))),
-                Ok(_) => Err(RtnlError::NoAnswer),
+                Ok(Some(object)) => object.link().map(Some),
+                Ok(None) => Err(RtnlError::NoAnswer),
                 Err(e) if e.errno() == Some(Errno::ENODEV) => Ok(None),
                 Err(e) => Err(e),
             })
@@ -167,7 +175,7 @@ impl Rtnl {
     pub(super) fn batch(
         &mut self,
         requests: Vec<(RouteNetlinkMessage, Expect)>,
-    ) -> Vec<Result<Option<RouteNetlinkMessage>, RtnlError>> {
+    ) -> Vec<Result<Option<Object>, RtnlError>> {
         let mut results = Vec::with_capacity(requests.len());
         let mut chunk = Vec::new();
         let (mut octets, mut cost) = (0, 0);
@@ -231,20 +239,8 @@ impl Rtnl {
                 interrupted |= part.flags & NLM_F_DUMP_INTR != 0;
                 match part.kind {
                     NLMSG_DONE => return Ok((objects, interrupted)),
-                    NLMSG_ERROR => {
-                        let code = part.payload.get(..4).map_or(0, |code| {
-                            i32::from_ne_bytes([code[0], code[1], code[2], code[3]])
-                        });
-                        if code != 0 {
-                            return Err(RtnlError::Kernel(Errno(code.saturating_abs())));
-                        }
-                    }
-                    RTM_NEWLINK => {
-                        let link = link_bytes::decode(part.payload).map_err(|e| {
-                            malformed(format!("a link in a dump cannot be read: {}", e.0))
-                        })?;
-                        objects.extend(keep(link));
-                    }
+                    NLMSG_ERROR => part.acknowledged()?,
+                    RTM_NEWLINK => objects.extend(keep(part.link()?)),
                     _ => {}
                 }
             }
@@ -255,7 +251,7 @@ impl Rtnl {
     fn exchange(
         &mut self,
         mut chunk: Vec<NetlinkMessage<RouteNetlinkMessage>>,
-        results: &mut Vec<Result<Option<RouteNetlinkMessage>, RtnlError>>,
+        results: &mut Vec<Result<Option<Object>, RtnlError>>,
     ) {
         let count = chunk.len();
         let first = match self.send(&mut chunk) {
@@ -268,12 +264,15 @@ impl Rtnl {
                 return;
             }
         };
-        let mut answers: Vec<Option<Result<Option<RouteNetlinkMessage>, RtnlError>>> =
+        let mut answers: Vec<Option<Result<Option<Object>, RtnlError>>> =
             (0..count).map(|_| None).collect();
         let mut missing = count;
         while missing > 0 {
-            let received = match self.receive() {
-                Ok(received) => received,
+            let received = self
+                .receive_datagram()
+                .and_then(|()| split_datagram(&self.incoming).collect::<Result<Vec<_>, _>>());
+            let parts = match received {
+                Ok(parts) => parts,
                 Err(RtnlError::Io(e)) => {
                     for slot in answers.iter_mut().filter(|a| a.is_none()) {
                         *slot = Some(Err(RtnlError::Io(io::Error::new(e.kind(), e.to_string()))));
@@ -282,19 +281,16 @@ impl Rtnl {
                 }
                 Err(_) => break,
             };
-            for answer in received {
+            for part in parts {
                 // Answers to an earlier, abandoned datagram are skipped.
-                let index = answer.header.sequence_number.wrapping_sub(first) as usize;
+                let index = part.sequence.wrapping_sub(first) as usize;
                 let Some(slot) = answers.get_mut(index).filter(|s| s.is_none()) else {
                     continue;
                 };
-                let result = match answer.payload {
-                    NetlinkPayload::Error(e) => match e.code {
-                        None => Ok(None),
-                        Some(_) => Err(RtnlError::Kernel(Errno(e.raw_code().saturating_abs()))),
-                    },
-                    NetlinkPayload::InnerMessage(object) => Ok(Some(object)),
-                    _ => continue,
+                let result = match part.kind {
+                    NLMSG_ERROR => part.acknowledged().map(|()| None),
+                    kind if kind < NLMSG_MIN_TYPE => continue,
+                    _ => Ok(Some(Object(part.message.to_vec()))),
                 };
                 *slot = Some(result);
                 missing -= 1;
@@ -329,12 +325,6 @@ impl Rtnl {
                 None => RtnlError::Io(e),
             })?;
         Ok(first)
-    }
-
-    /// Reads one datagram and parses the messages in it.
-    fn receive(&mut self) -> Result<Vec<NetlinkMessage<RouteNetlinkMessage>>, RtnlError> {
-        self.receive_datagram()?;
-        parse_datagram(&self.incoming)
     }
 
     /// Reads one datagram into `incoming`.
@@ -378,20 +368,59 @@ fn malformed(text: String) -> RtnlError {
 /// (linux/rtnetlink.h).
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
-const RTM_NEWLINK: u16 = 16;
+/// Types below are netlink's own control messages (linux/netlink.h).
+const NLMSG_MIN_TYPE: u16 = 0x10;
+pub(super) const RTM_NEWLINK: u16 = 16;
+pub(super) const RTM_DELLINK: u16 = 17;
 /// `struct nlmsghdr`: length, type, flags, sequence, port.
 const NLMSG_HEADER: usize = 16;
 
 /// One message of a datagram, its payload unread.
-struct Part<'a> {
-    kind: u16,
+pub(super) struct Part<'a> {
+    pub(super) kind: u16,
     flags: u16,
     sequence: u32,
+    /// The whole message, header included.
+    message: &'a [u8],
     payload: &'a [u8],
 }
 
+impl Part<'_> {
+    /// An `NLMSG_ERROR`: `Ok` if it is an acknowledgement.
+    fn acknowledged(&self) -> Result<(), RtnlError> {
+        let code = self.payload.get(..4).map_or(0, |code| {
+            i32::from_ne_bytes([code[0], code[1], code[2], code[3]])
+        });
+        match code {
+            0 => Ok(()),
+            code => Err(RtnlError::Kernel(Errno(code.saturating_abs()))),
+        }
+    }
+
+    /// An `RTM_NEWLINK` or `RTM_DELLINK`, read for what a [`Link`] has.
+    pub(super) fn link(&self) -> Result<Link, RtnlError> {
+        link_bytes::decode(self.payload)
+            .map_err(|e| malformed(format!("a link the kernel sent cannot be read: {}", e.0)))
+    }
+}
+
+/// An object the kernel answered a get with: the whole message.
+#[derive(Debug)]
+pub(super) struct Object(Vec<u8>);
+
+impl Object {
+    fn link(&self) -> Result<Link, RtnlError> {
+        let mut parts = split_datagram(&self.0);
+        match parts.next() {
+            Some(Ok(part)) if part.kind == RTM_NEWLINK => part.link(),
+            Some(Err(e)) => Err(e),
+            _ => Err(RtnlError::NoAnswer),
+        }
+    }
+}
+
 /// The messages of one datagram, each padded to 4 octets, unparsed.
-fn split_datagram(mut data: &[u8]) -> impl Iterator<Item = Result<Part<'_>, RtnlError>> {
+pub(super) fn split_datagram(mut data: &[u8]) -> impl Iterator<Item = Result<Part<'_>, RtnlError>> {
     std::iter::from_fn(move || {
         if data.is_empty() {
             return None;
@@ -411,26 +440,10 @@ fn split_datagram(mut data: &[u8]) -> impl Iterator<Item = Result<Part<'_>, Rtnl
             kind: u16::from_ne_bytes([header[4], header[5]]),
             flags: u16::from_ne_bytes([header[6], header[7]]),
             sequence: u32::from_ne_bytes([header[8], header[9], header[10], header[11]]),
+            message,
             payload: &message[NLMSG_HEADER..],
         }))
     })
-}
-
-/// The messages of one datagram, each padded to 4 octets.
-pub(super) fn parse_datagram(
-    mut data: &[u8],
-) -> Result<Vec<NetlinkMessage<RouteNetlinkMessage>>, RtnlError> {
-    let mut messages = Vec::new();
-    while !data.is_empty() {
-        let buffer = NetlinkBuffer::new_checked(data)
-            .map_err(|e| malformed(format!("a netlink answer is cut short: {e}")))?;
-        let length = buffer.length() as usize;
-        let message = NetlinkMessage::deserialize(data.get(..length).unwrap_or(data))
-            .map_err(|e| malformed(format!("a netlink answer cannot be read: {e}")))?;
-        messages.push(message);
-        data = data.get(length.next_multiple_of(4)..).unwrap_or_default();
-    }
-    Ok(messages)
 }
 
 #[cfg(test)]
@@ -452,57 +465,52 @@ mod tests {
         bytes
     }
 
-    #[test]
-    fn a_datagram_of_several_answers_is_split() {
-        let mut data = ack(7, 0);
-        data.extend(ack(8, -libc::ENODEV));
-        let messages = parse_datagram(&data).unwrap();
-        assert_eq!(messages.len(), 2);
-        assert_eq!(messages[1].header.sequence_number, 8);
-        let NetlinkPayload::Error(e) = &messages[1].payload else {
-            panic!("not an error: {:?}", messages[1]);
-        };
-        assert_eq!(e.raw_code(), -libc::ENODEV);
-    }
-
-    #[test]
-    fn truncated_answers_are_errors_not_panics() {
-        let data = ack(7, 0);
-        for cut in [1, 15, 16, data.len() - 1] {
-            assert!(parse_datagram(&data[..cut]).is_err(), "cut at {cut}");
+    /// The messages of `data` as netlink-packet-core reads them.
+    fn deserialized(mut data: &[u8]) -> Vec<NetlinkMessage<RouteNetlinkMessage>> {
+        let mut messages = Vec::new();
+        while !data.is_empty() {
+            let length = u32::from_ne_bytes([data[0], data[1], data[2], data[3]]) as usize;
+            messages.push(NetlinkMessage::deserialize(&data[..length]).unwrap());
+            data = &data[length.next_multiple_of(4)..];
         }
-        let mut zero_length = data.clone();
-        zero_length[..4].copy_from_slice(&0u32.to_ne_bytes());
-        assert!(parse_datagram(&zero_length).is_err());
+        messages
     }
 
-    /// The unparsed split the link dump reads: the same messages, headers
-    /// read, and the same refusals.
     #[test]
-    fn a_datagram_is_split_unparsed_as_it_is_parsed() {
+    fn a_datagram_is_split_into_its_messages() {
         let mut data = ack(7, 0);
         data.extend(ack(8, -libc::ENODEV));
         data.extend(include_bytes!("testdata/links.bin"));
         let parts: Vec<Part> = split_datagram(&data).collect::<Result<_, _>>().unwrap();
-        let parsed = parse_datagram(&data).unwrap();
-        assert_eq!(parts.len(), parsed.len());
+        let reference = deserialized(&data);
+        assert_eq!(parts.len(), reference.len());
         assert_eq!(parts.len(), 8);
-        for (part, message) in parts.iter().zip(&parsed) {
+        for (part, message) in parts.iter().zip(&reference) {
             assert_eq!(part.sequence, message.header.sequence_number);
             assert_eq!(part.flags, message.header.flags);
             assert_eq!(part.kind, message.header.message_type);
         }
-        assert_eq!(parts[1].kind, NLMSG_ERROR);
-        assert_eq!(parts[1].payload[..4], (-libc::ENODEV).to_ne_bytes());
+        assert!(parts[0].acknowledged().is_ok());
+        assert_eq!(
+            parts[1].acknowledged().unwrap_err().errno(),
+            Some(Errno(libc::ENODEV))
+        );
         assert!(parts[2..].iter().all(|p| p.kind == RTM_NEWLINK));
+        let object = Object(parts[3].message.to_vec());
+        assert_eq!(object.link().unwrap().name, "tapvm1");
+    }
 
+    #[test]
+    fn truncated_answers_are_errors_not_panics() {
         let one = ack(7, 0);
-        for cut in [1, 15, one.len() - 1] {
+        for cut in [1, 15, 16, one.len() - 1] {
             let split: Result<Vec<Part>, _> = split_datagram(&one[..cut]).collect();
             assert!(split.is_err(), "cut at {cut}");
         }
         let mut zero_length = one.clone();
         zero_length[..4].copy_from_slice(&0u32.to_ne_bytes());
         assert!(split_datagram(&zero_length).any(|p| p.is_err()));
+        let cut_link = Object(include_bytes!("testdata/links.bin")[..40].to_vec());
+        assert!(cut_link.link().is_err());
     }
 }

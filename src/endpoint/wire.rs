@@ -31,7 +31,6 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_EXCL};
-use rtnetlink::packet_route::RouteNetlinkMessage;
 use tokio::sync::oneshot;
 
 use crate::kernel::{Errno, Failure, IfIndex};
@@ -490,7 +489,7 @@ impl Host {
         &mut self,
         endpoints: &[&Endpoint],
         taps: &[(usize, FoundTap)],
-    ) -> Vec<Result<Option<RouteNetlinkMessage>, RtnlError>> {
+    ) -> Vec<Result<(), RtnlError>> {
         let proxied: Vec<Option<RtnlError>> = taps
             .iter()
             .map(|&(i, tap)| {
@@ -518,7 +517,7 @@ impl Host {
             .into_iter()
             .map(|failed| match failed {
                 Some(e) => Err(e),
-                None => answers.next().unwrap_or(Err(RtnlError::NoAnswer)),
+                None => answers.next().unwrap_or(Err(RtnlError::NoAnswer)).map(drop),
             })
             .collect()
     }
@@ -527,12 +526,12 @@ impl Host {
         &self,
         endpoint: &Endpoint,
         index: u32,
-        answer: Result<Option<RouteNetlinkMessage>, RtnlError>,
+        answer: Result<(), RtnlError>,
     ) -> Result<IfIndex, EndpointError> {
         let name = &endpoint.interface;
         answer
             .map_err(|e| e.while_doing(format!("set {name} up with proxy ARP")))
-            .and_then(|_| ifindex(index, name))
+            .and_then(|()| ifindex(index, name))
     }
 
     /// The pair made (or the one there kept) and its inside configured;
