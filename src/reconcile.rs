@@ -76,7 +76,9 @@ pub struct EndpointTask {
     link_events: Option<mpsc::UnboundedReceiver<LinkEvent>>,
     /// Each wired endpoint interface with the index it was wired at: an
     /// event for that name with another index, or its deletion, means the
-    /// wiring is gone.
+    /// wiring is gone. An entry also says the RIB task holds the
+    /// endpoint's route to that index, so a reconcile does not send it
+    /// again: whatever removes the route removes the entry.
     wired_links: HashMap<String, u32>,
     /// Interfaces of endpoints the last reconcile could not wire (a VM's
     /// tap not there yet): their link appearing calls for a reconcile.
@@ -330,19 +332,24 @@ impl EndpointTask {
     }
 
     async fn delete(&mut self, name: &str) -> Result<bool, EndpointError> {
-        let Some(address) = self.store.get(name).map(|e| e.address) else {
+        let Some((address, interface)) = self
+            .store
+            .get(name)
+            .map(|e| (e.address, e.interface.clone()))
+        else {
             return Ok(false);
         };
         if let Err(e) = remove_routes(&self.rib, vec![host_route(address)]).await {
             warn!(endpoint = %name, "removing its route: {e}");
         }
+        // Forgotten with the route: if the removal fails below, the
+        // endpoint stays, and the next reconcile finds it wired at an
+        // index it has no record of and routes it again.
+        self.wired_links.remove(&interface);
         if let Some(changed) = &mut self.changed_since_survey {
             changed.insert(name.to_owned());
         }
         let removed = endpoint::remove(&mut self.store, &self.wiring, name).await?;
-        if let Some(endpoint) = &removed {
-            self.wired_links.remove(&endpoint.interface);
-        }
         let store = &self.store;
         if let Err(e) = self
             .isolation
@@ -414,8 +421,9 @@ impl EndpointTask {
                         .wired_links
                         .insert(endpoint.interface.clone(), ifindex.get());
                     // The RIB task keeps the route of an endpoint routed
-                    // at this index before (its own reconcile puts the
-                    // kernel's copy right): only a new or moved one goes.
+                    // at this index before (its own, less frequent,
+                    // reconcile puts the kernel's copy right): only a new
+                    // or moved one goes.
                     if before != Some(ifindex.get())
                         && let Ok(route) = endpoint_route(endpoint.address, *ifindex)
                     {
