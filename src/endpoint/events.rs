@@ -14,6 +14,7 @@ use rtnetlink::sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 use tokio::sync::mpsc;
 
 use super::EndpointError;
+use super::link_bytes::AF_BRIDGE;
 use super::rtnl::{RTM_DELLINK, RTM_NEWLINK, split_datagram};
 
 /// `RTMGRP_LINK`: link changes.
@@ -83,6 +84,9 @@ fn parse(datagram: &[u8]) -> Vec<LinkEvent> {
     let mut events = Vec::new();
     for part in split_datagram(datagram) {
         let event = match part {
+            // A bridge's word on one of its ports (its VLANs, its STP
+            // state, its leaving the bridge), not on the link itself.
+            Ok(part) if part.family() == Some(AF_BRIDGE) => continue,
             Ok(part) if part.kind == RTM_NEWLINK => part.link().map(|link| LinkEvent::Present {
                 name: link.name,
                 index: link.index,
@@ -100,4 +104,37 @@ fn parse(datagram: &[u8]) -> Vec<LinkEvent> {
         }
     }
     events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::endpoint::link_bytes::tests::bridge_port_message;
+
+    #[test]
+    fn links_come_and_go_and_a_bridges_word_on_its_ports_is_skipped() {
+        let mut datagram = include_bytes!("testdata/links.bin").to_vec();
+        datagram.extend(bridge_port_message(RTM_DELLINK));
+        datagram.extend(bridge_port_message(RTM_NEWLINK));
+        let events = parse(&datagram);
+        assert_eq!(events.len(), 6, "{events:?}");
+        assert!(events.contains(&LinkEvent::Present {
+            name: "tapvm1".into(),
+            index: 2
+        }));
+        assert!(!events.iter().any(|e| matches!(e, LinkEvent::Gone { .. })));
+
+        // The first link of the dump, lo, as if it were deleted.
+        let length = u32::from_ne_bytes(datagram[..4].try_into().unwrap()) as usize;
+        let mut gone = datagram[..length].to_vec();
+        gone[4..6].copy_from_slice(&RTM_DELLINK.to_ne_bytes());
+        assert_eq!(
+            parse(&gone),
+            [LinkEvent::Gone {
+                name: "lo".into(),
+                index: 1
+            }]
+        );
+        assert_eq!(parse(&datagram[..40]), [LinkEvent::Lost]);
+    }
 }

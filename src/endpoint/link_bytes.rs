@@ -29,6 +29,9 @@ const IFLA_AF_SPEC: u16 = 26;
 const IFLA_LINK_NETNSID: u16 = 37;
 /// In `IFLA_LINKINFO`.
 const IFLA_INFO_KIND: u16 = 1;
+/// The family of a link's own messages, and of a bridge port's.
+const AF_UNSPEC: u8 = 0;
+pub(super) const AF_BRIDGE: u8 = 7;
 /// In `IFLA_AF_SPEC`, per family; in `AF_INET`, the settings as an array
 /// of 32-bit values, `IPV4_DEVCONF_*` - 1 their index (linux/ip.h).
 const AF_INET: u16 = 2;
@@ -45,6 +48,7 @@ pub(super) fn decode(payload: &[u8]) -> Result<Link, Malformed> {
     let header = payload
         .get(..HEADER)
         .ok_or(Malformed("shorter than struct ifinfomsg"))?;
+    let family = header[0];
     let flags = u32_at(header, 8);
     let mut link = Link {
         index: u32_at(header, 4),
@@ -59,17 +63,19 @@ pub(super) fn decode(payload: &[u8]) -> Result<Link, Malformed> {
     for attribute in attributes(payload.get(HEADER..).unwrap_or_default()) {
         let (kind, value) = attribute?;
         match kind {
-            IFLA_IFNAME => link.name = text(value)?,
+            IFLA_IFNAME => link.name = text(value),
             IFLA_MASTER => link.controller = Some(u32_of(value)?).filter(|&index| index != 0),
             IFLA_LINK_NETNSID => link.peer_netnsid = Some(u32_of(value)?.cast_signed()),
             IFLA_LINKINFO => {
                 for info in attributes(value) {
                     if let (IFLA_INFO_KIND, kind) = info? {
-                        link.kind = Some(text(kind)?);
+                        link.kind = Some(text(kind));
                     }
                 }
             }
-            IFLA_AF_SPEC => link.proxy_arp = proxy_arp(value)?,
+            // Per address family only in a link's own message; a bridge
+            // port's (`AF_BRIDGE`) holds its VLANs there instead.
+            IFLA_AF_SPEC if family == AF_UNSPEC => link.proxy_arp = proxy_arp(value)?,
             _ => {}
         }
     }
@@ -124,14 +130,17 @@ fn u32_of(value: &[u8]) -> Result<u32, Malformed> {
     Ok(u32_at(word, 0))
 }
 
-/// A NUL-terminated string attribute.
-fn text(value: &[u8]) -> Result<String, Malformed> {
+/// A NUL-terminated string attribute. A name that is not UTF-8 (the
+/// kernel allows it) is kept with replacement characters: no endpoint's
+/// interface is such a name, and one odd link must not make the host's
+/// whole list unreadable.
+fn text(value: &[u8]) -> String {
     let end = value.iter().position(|&b| b == 0).unwrap_or(value.len());
-    String::from_utf8(value[..end].to_vec()).map_err(|_| Malformed("a name that is not UTF-8"))
+    String::from_utf8_lossy(&value[..end]).into_owned()
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
     use rtnetlink::packet_route::RouteNetlinkMessage;
     use rtnetlink::packet_route::link::{
@@ -254,16 +263,58 @@ mod tests {
         assert_eq!(by_name("lo").kind, None);
     }
 
+    /// A bridge port's message as `br_ifinfo_notify` sends it: family
+    /// `AF_BRIDGE`, and in `IFLA_AF_SPEC` its VLAN (`IFLA_BRIDGE_VLAN_INFO`,
+    /// type 2 like `AF_INET`: flags PVID | untagged, VLAN 1). Made by hand:
+    /// the kernel here is built without bridge VLAN filtering.
+    pub(in crate::endpoint) fn bridge_port_message(kind: u16) -> Vec<u8> {
+        let mut payload = vec![AF_BRIDGE, 0, 1, 0];
+        payload.extend(7u32.to_ne_bytes());
+        payload.extend((IFF_UP | IFF_LOWER_UP).to_ne_bytes());
+        payload.extend(0u32.to_ne_bytes());
+        payload.extend(10u16.to_ne_bytes());
+        payload.extend(IFLA_IFNAME.to_ne_bytes());
+        payload.extend(b"tapbr\0\0\0");
+        payload.extend(12u16.to_ne_bytes());
+        payload.extend((IFLA_AF_SPEC | 0x8000).to_ne_bytes());
+        payload.extend(8u16.to_ne_bytes());
+        payload.extend(2u16.to_ne_bytes());
+        payload.extend(6u16.to_ne_bytes());
+        payload.extend(1u16.to_ne_bytes());
+        let mut message = u32::try_from(16 + payload.len())
+            .unwrap()
+            .to_ne_bytes()
+            .to_vec();
+        message.extend(kind.to_ne_bytes());
+        message.extend([0; 10]);
+        message.extend(payload);
+        message
+    }
+
+    #[test]
+    fn a_bridge_ports_vlans_are_not_read_as_ipv4_settings() {
+        let message = bridge_port_message(16);
+        let link = decode(&message[16..]).expect("a bridge port's message reads");
+        assert_eq!((link.name.as_str(), link.index), ("tapbr", 7));
+        assert_eq!(link.proxy_arp, None);
+    }
+
+    #[test]
+    fn a_name_that_is_not_utf8_does_not_stop_the_reading() {
+        assert_eq!(text(b"ta\xffp\0"), "ta\u{fffd}p");
+    }
+
     #[test]
     fn a_cut_message_is_an_error_not_a_panic() {
         for message in messages() {
             let payload = payload(message);
             for end in 0..payload.len() {
-                // A cut that falls between attributes reads as a shorter
-                // link; one inside an attribute must be refused.
                 let _ = decode(&payload[..end]);
             }
+            // A cut between attributes or inside an attribute's header
+            // reads as a shorter link; one inside a value is refused.
             assert!(decode(&payload[..HEADER - 1]).is_err());
+            assert!(decode(&payload[..HEADER + 2]).is_ok());
             assert!(decode(&payload[..HEADER + 6]).is_err(), "inside the first");
         }
     }

@@ -238,7 +238,11 @@ impl Rtnl {
                 }
                 interrupted |= part.flags & NLM_F_DUMP_INTR != 0;
                 match part.kind {
-                    NLMSG_DONE => return Ok((objects, interrupted)),
+                    // A dump that failed part way ends with its error.
+                    NLMSG_DONE => {
+                        part.acknowledged()?;
+                        return Ok((objects, interrupted));
+                    }
                     NLMSG_ERROR => part.acknowledged()?,
                     RTM_NEWLINK => objects.extend(keep(part.link()?)),
                     _ => {}
@@ -386,15 +390,23 @@ pub(super) struct Part<'a> {
 }
 
 impl Part<'_> {
-    /// An `NLMSG_ERROR`: `Ok` if it is an acknowledgement.
+    /// An `NLMSG_ERROR`, or the `NLMSG_DONE` that ends a dump: `Ok` if
+    /// its error code is 0.
     fn acknowledged(&self) -> Result<(), RtnlError> {
-        let code = self.payload.get(..4).map_or(0, |code| {
-            i32::from_ne_bytes([code[0], code[1], code[2], code[3]])
-        });
-        match code {
+        let code = self
+            .payload
+            .get(..4)
+            .ok_or_else(|| malformed("a netlink error without its code".into()))?;
+        match i32::from_ne_bytes([code[0], code[1], code[2], code[3]]) {
             0 => Ok(()),
             code => Err(RtnlError::Kernel(Errno(code.saturating_abs()))),
         }
+    }
+
+    /// The address family of an rtnetlink object, the first octet of its
+    /// header.
+    pub(super) fn family(&self) -> Option<u8> {
+        self.payload.first().copied()
     }
 
     /// An `RTM_NEWLINK` or `RTM_DELLINK`, read for what a [`Link`] has.
