@@ -11,7 +11,8 @@
 use std::io;
 
 use rtnetlink::packet_core::{
-    NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkBuffer, NetlinkMessage,
+    NetlinkPayload,
 };
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::{Socket, protocols::NETLINK_ROUTE};
@@ -376,8 +377,6 @@ const NLMSG_DONE: u16 = 3;
 const NLMSG_MIN_TYPE: u16 = 0x10;
 pub(super) const RTM_NEWLINK: u16 = 16;
 pub(super) const RTM_DELLINK: u16 = 17;
-/// `struct nlmsghdr`: length, type, flags, sequence, port.
-const NLMSG_HEADER: usize = 16;
 
 /// One message of a datagram, its payload unread.
 pub(super) struct Part<'a> {
@@ -389,7 +388,21 @@ pub(super) struct Part<'a> {
     payload: &'a [u8],
 }
 
-impl Part<'_> {
+impl<'a> Part<'a> {
+    /// The message at the start of `data`, its length checked against
+    /// what there is.
+    fn of(data: &'a [u8]) -> Result<Part<'a>, RtnlError> {
+        let buffer = NetlinkBuffer::new_checked(data)
+            .map_err(|e| malformed(format!("a netlink answer is cut short: {e}")))?;
+        Ok(Part {
+            kind: buffer.message_type(),
+            flags: buffer.flags(),
+            sequence: buffer.sequence_number(),
+            message: &data[..buffer.length() as usize],
+            payload: buffer.payload(),
+        })
+    }
+
     /// An `NLMSG_ERROR`, or the `NLMSG_DONE` that ends a dump: `Ok` if
     /// its error code is 0.
     fn acknowledged(&self) -> Result<(), RtnlError> {
@@ -422,10 +435,9 @@ pub(super) struct Object(Vec<u8>);
 
 impl Object {
     fn link(&self) -> Result<Link, RtnlError> {
-        let mut parts = split_datagram(&self.0);
-        match parts.next() {
-            Some(Ok(part)) if part.kind == RTM_NEWLINK => part.link(),
-            Some(Err(e)) => Err(e),
+        let part = Part::of(&self.0)?;
+        match part.kind {
+            RTM_NEWLINK => part.link(),
             _ => Err(RtnlError::NoAnswer),
         }
     }
@@ -437,24 +449,14 @@ pub(super) fn split_datagram(mut data: &[u8]) -> impl Iterator<Item = Result<Par
         if data.is_empty() {
             return None;
         }
-        let header = data.get(..NLMSG_HEADER);
-        let length = header.map_or(0, |h| u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as usize);
-        let (Some(header), Some(message)) = (header, data.get(..length)) else {
-            data = &[];
-            return Some(Err(malformed("a netlink answer is cut short".into())));
+        let part = Part::of(data);
+        data = match &part {
+            Ok(part) => data
+                .get(part.message.len().next_multiple_of(4)..)
+                .unwrap_or_default(),
+            Err(_) => &[],
         };
-        if length < NLMSG_HEADER {
-            data = &[];
-            return Some(Err(malformed("a netlink answer is cut short".into())));
-        }
-        data = data.get(length.next_multiple_of(4)..).unwrap_or_default();
-        Some(Ok(Part {
-            kind: u16::from_ne_bytes([header[4], header[5]]),
-            flags: u16::from_ne_bytes([header[6], header[7]]),
-            sequence: u32::from_ne_bytes([header[8], header[9], header[10], header[11]]),
-            message,
-            payload: &message[NLMSG_HEADER..],
-        }))
+        Some(part)
     })
 }
 
