@@ -246,7 +246,6 @@ impl EndpointTask {
             ..
         } = self;
         let mut offered = Vec::new();
-        let mut routed_early = Vec::new();
         let added = endpoint::add_all(
             store,
             wiring,
@@ -261,7 +260,6 @@ impl EndpointTask {
             // A tap that is up takes its route at once: the route goes in
             // while the wiring thread finishes the tap, not after it.
             async |up: &[(Endpoint, IfIndex)]| {
-                routed_early = up.iter().map(|(e, _)| e.clone()).collect();
                 let routes = up
                     .iter()
                     .filter_map(|(e, index)| endpoint_route(e.address, *index).ok())
@@ -274,32 +272,27 @@ impl EndpointTask {
         )
         .await;
         // Those that failed after joining the sets and were given back
-        // leave them, and lose the route they may have got: an address
-        // given out again must not be allowed from, or routed to, the
-        // failed endpoint's interface.
-        let given_back = |endpoints: &[Endpoint]| -> Vec<Endpoint> {
-            endpoints
-                .iter()
-                .filter(|e| store.get(&e.name) != Some(*e))
-                .cloned()
-                .collect()
-        };
-        let unrouted = given_back(&routed_early);
-        if !unrouted.is_empty() {
-            let prefixes = unrouted.iter().map(|e| host_route(e.address)).collect();
+        // leave them, and lose the route they may have got alongside the
+        // wiring (every endpoint routed then was offered first): an
+        // address given out again must not be allowed from, or routed to,
+        // the failed endpoint's interface.
+        let given_back: Vec<&Endpoint> = offered
+            .iter()
+            .filter(|e| store.get(&e.name) != Some(*e))
+            .collect();
+        if !given_back.is_empty() {
+            let prefixes = given_back.iter().map(|e| host_route(e.address)).collect();
             if let Err(e) = remove_routes(rib, prefixes).await {
                 warn!("endpoint routes after a failed add: {e}");
             }
-        }
-        let left = given_back(&offered);
-        if !left.is_empty()
-            && let Err(e) = isolation
-                .change(Membership::Remove, &members(&left), || {
+            if let Err(e) = isolation
+                .change(Membership::Remove, &members(given_back), || {
                     members(store.list())
                 })
                 .await
-        {
-            warn!("isolation table after a failed add: {e}");
+            {
+                warn!("isolation table after a failed add: {e}");
+            }
         }
         let added = match added {
             Ok(added) => added,
