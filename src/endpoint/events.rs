@@ -83,25 +83,22 @@ fn read_events(socket: &Socket, events: &mpsc::UnboundedSender<LinkEvent>) {
 fn parse(datagram: &[u8]) -> Vec<LinkEvent> {
     let mut events = Vec::new();
     for part in split_datagram(datagram) {
-        let event = match part {
-            // A bridge's word on one of its ports (its VLANs, its STP
-            // state, its leaving the bridge), not on the link itself.
-            Ok(part) if part.family() == Some(AF_BRIDGE) => continue,
-            Ok(part) if part.kind == RTM_NEWLINK => part.link().map(|link| LinkEvent::Present {
-                name: link.name,
-                index: link.index,
-            }),
-            Ok(part) if part.kind == RTM_DELLINK => part.link().map(|link| LinkEvent::Gone {
-                name: link.name,
-                index: link.index,
-            }),
-            Ok(_) => continue,
-            Err(e) => Err(e),
+        let Ok(part) = part else {
+            return vec![LinkEvent::Lost];
         };
-        match event {
-            Ok(event) => events.push(event),
-            Err(_) => return vec![LinkEvent::Lost],
+        // A bridge's word on one of its ports (its VLANs, its STP state,
+        // its leaving the bridge) is not about the link itself.
+        if part.family() == Some(AF_BRIDGE) || ![RTM_NEWLINK, RTM_DELLINK].contains(&part.kind) {
+            continue;
         }
+        let Ok(link) = part.link() else {
+            return vec![LinkEvent::Lost];
+        };
+        let (name, index) = (link.name, link.index);
+        events.push(match part.kind {
+            RTM_NEWLINK => LinkEvent::Present { name, index },
+            _ => LinkEvent::Gone { name, index },
+        });
     }
     events
 }
