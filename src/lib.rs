@@ -7,6 +7,7 @@ pub mod daemon;
 pub mod endpoint;
 pub mod isolation;
 pub mod kernel;
+pub mod netlink_bytes;
 pub mod netlink_socket;
 pub mod plan;
 pub mod policy;

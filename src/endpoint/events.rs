@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use super::EndpointError;
 use super::link_bytes::AF_BRIDGE;
-use super::rtnl::{RTM_DELLINK, RTM_NEWLINK, split_datagram};
+use super::rtnl::{RTM_DELLINK, RTM_NEWLINK, link, split_datagram};
 
 /// `RTMGRP_LINK`: link changes.
 const LINK_GROUP: u32 = 1;
@@ -91,7 +91,7 @@ fn parse(datagram: &[u8]) -> Vec<LinkEvent> {
         if part.family() == Some(AF_BRIDGE) || ![RTM_NEWLINK, RTM_DELLINK].contains(&part.kind) {
             continue;
         }
-        let Ok(link) = part.link() else {
+        let Ok(link) = link(&part) else {
             return vec![LinkEvent::Lost];
         };
         let (name, index) = (link.name, link.index);

@@ -4,18 +4,13 @@
 //! the host every few seconds, in the lookups of an add, and in link
 //! events. Decoding each link whole (its IPv6 settings, queues, XDP, ...)
 //! into owned values only to drop them was half of the survey's work.
-//!
-//! Attributes are the netlink TLVs of netlink(7): a 16-bit length that
-//! counts the 4-octet header, a 16-bit type whose top two bits are flags,
-//! the value padded to 4 octets.
+
+use crate::netlink_bytes::{Malformed, attributes, u32_of};
 
 use super::messages::Link;
 
 /// `struct ifinfomsg`: family, pad, type, index, flags, change mask.
 const HEADER: usize = 16;
-const ATTRIBUTE_HEADER: usize = 4;
-/// `NLA_F_NESTED` and `NLA_F_NET_BYTEORDER`.
-const TYPE_MASK: u16 = 0x3fff;
 
 /// `IFF_UP` and `IFF_LOWER_UP` (linux/if.h).
 const IFF_UP: u32 = 1;
@@ -37,10 +32,6 @@ pub(super) const AF_BRIDGE: u8 = 7;
 const AF_INET: u16 = 2;
 const IFLA_INET_CONF: u16 = 1;
 const IPV4_DEVCONF_PROXY_ARP: usize = 3;
-
-/// Why a link message could not be read.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) struct Malformed(pub(super) &'static str);
 
 /// The link in `payload`, the part of an `RTM_NEWLINK` message after its
 /// netlink header.
@@ -100,34 +91,10 @@ fn proxy_arp(af_spec: &[u8]) -> Result<Option<bool>, Malformed> {
     Ok(None)
 }
 
-/// The attributes in `data`, as (type without flags, value).
-fn attributes(mut data: &[u8]) -> impl Iterator<Item = Result<(u16, &[u8]), Malformed>> {
-    std::iter::from_fn(move || {
-        if data.len() < ATTRIBUTE_HEADER {
-            return None;
-        }
-        let length = usize::from(u16::from_ne_bytes([data[0], data[1]]));
-        let kind = u16::from_ne_bytes([data[2], data[3]]) & TYPE_MASK;
-        let Some(value) = data.get(ATTRIBUTE_HEADER..length) else {
-            data = &[];
-            return Some(Err(Malformed("an attribute runs past its message")));
-        };
-        data = data.get(length.next_multiple_of(4)..).unwrap_or_default();
-        Some(Ok((kind, value)))
-    })
-}
-
 fn u32_at(data: &[u8], at: usize) -> u32 {
     let mut word = [0; 4];
     word.copy_from_slice(&data[at..at + 4]);
     u32::from_ne_bytes(word)
-}
-
-fn u32_of(value: &[u8]) -> Result<u32, Malformed> {
-    let word = value
-        .get(..4)
-        .ok_or(Malformed("a 32-bit attribute too short"))?;
-    Ok(u32_at(word, 0))
 }
 
 /// A NUL-terminated string attribute. A name that is not UTF-8 (the

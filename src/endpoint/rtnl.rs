@@ -11,13 +11,13 @@
 use std::io;
 
 use rtnetlink::packet_core::{
-    NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkBuffer, NetlinkMessage,
-    NetlinkPayload,
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
 };
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::{Socket, protocols::NETLINK_ROUTE};
 
 use crate::kernel::{Errno, Failure};
+use crate::netlink_bytes::{Message, NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, messages};
 
 use super::messages::{self, Link};
 use super::{EndpointError, link_bytes};
@@ -241,11 +241,11 @@ impl Rtnl {
                 match part.kind {
                     // A dump that failed part way ends with its error.
                     NLMSG_DONE => {
-                        part.acknowledged()?;
+                        acknowledged(&part)?;
                         return Ok((objects, interrupted));
                     }
-                    NLMSG_ERROR => part.acknowledged()?,
-                    RTM_NEWLINK => objects.extend(keep(part.link()?)),
+                    NLMSG_ERROR => acknowledged(&part)?,
+                    RTM_NEWLINK => objects.extend(keep(link(&part)?)),
                     _ => {}
                 }
             }
@@ -293,9 +293,9 @@ impl Rtnl {
                     continue;
                 };
                 let result = match part.kind {
-                    NLMSG_ERROR => part.acknowledged().map(|()| None),
+                    NLMSG_ERROR => acknowledged(&part).map(|()| None),
                     kind if kind < NLMSG_MIN_TYPE => continue,
-                    _ => Ok(Some(Object(part.message.to_vec()))),
+                    _ => Ok(Some(Object(part.bytes.to_vec()))),
                 };
                 *slot = Some(result);
                 missing -= 1;
@@ -369,64 +369,23 @@ fn malformed(text: String) -> RtnlError {
     RtnlError::Io(io::Error::new(io::ErrorKind::InvalidData, text))
 }
 
-/// `NLMSG_ERROR`, `NLMSG_DONE` (linux/netlink.h), `RTM_NEWLINK`
-/// (linux/rtnetlink.h).
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-/// Types below are netlink's own control messages (linux/netlink.h).
-const NLMSG_MIN_TYPE: u16 = 0x10;
+/// `RTM_NEWLINK` and `RTM_DELLINK` (linux/rtnetlink.h).
 pub(super) const RTM_NEWLINK: u16 = 16;
 pub(super) const RTM_DELLINK: u16 = 17;
 
-/// One message of a datagram, its payload unread.
-pub(super) struct Part<'a> {
-    pub(super) kind: u16,
-    flags: u16,
-    sequence: u32,
-    /// The whole message, header included.
-    message: &'a [u8],
-    payload: &'a [u8],
+/// An `NLMSG_ERROR`, or the `NLMSG_DONE` that ends a dump: `Ok` if its
+/// error code is 0.
+fn acknowledged(message: &Message) -> Result<(), RtnlError> {
+    match message.error_code().map_err(|e| malformed(e.to_string()))? {
+        0 => Ok(()),
+        code => Err(RtnlError::Kernel(Errno(code.saturating_abs()))),
+    }
 }
 
-impl<'a> Part<'a> {
-    /// The message at the start of `data`, its length checked against
-    /// what there is.
-    fn of(data: &'a [u8]) -> Result<Part<'a>, RtnlError> {
-        let buffer = NetlinkBuffer::new_checked(data)
-            .map_err(|e| malformed(format!("a netlink answer is cut short: {e}")))?;
-        Ok(Part {
-            kind: buffer.message_type(),
-            flags: buffer.flags(),
-            sequence: buffer.sequence_number(),
-            message: &data[..buffer.length() as usize],
-            payload: buffer.payload(),
-        })
-    }
-
-    /// An `NLMSG_ERROR`, or the `NLMSG_DONE` that ends a dump: `Ok` if
-    /// its error code is 0.
-    fn acknowledged(&self) -> Result<(), RtnlError> {
-        let code = self
-            .payload
-            .get(..4)
-            .ok_or_else(|| malformed("a netlink error without its code".into()))?;
-        match i32::from_ne_bytes([code[0], code[1], code[2], code[3]]) {
-            0 => Ok(()),
-            code => Err(RtnlError::Kernel(Errno(code.saturating_abs()))),
-        }
-    }
-
-    /// The address family of an rtnetlink object, the first octet of its
-    /// header.
-    pub(super) fn family(&self) -> Option<u8> {
-        self.payload.first().copied()
-    }
-
-    /// An `RTM_NEWLINK` or `RTM_DELLINK`, read for what a [`Link`] has.
-    pub(super) fn link(&self) -> Result<Link, RtnlError> {
-        link_bytes::decode(self.payload)
-            .map_err(|e| malformed(format!("a link the kernel sent cannot be read: {}", e.0)))
-    }
+/// An `RTM_NEWLINK` or `RTM_DELLINK`, read for what a [`Link`] has.
+pub(super) fn link(message: &Message) -> Result<Link, RtnlError> {
+    link_bytes::decode(message.payload)
+        .map_err(|e| malformed(format!("a link the kernel sent cannot be read: {e}")))
 }
 
 /// An object the kernel answered a get with: the whole message.
@@ -435,29 +394,17 @@ pub(super) struct Object(Vec<u8>);
 
 impl Object {
     fn link(&self) -> Result<Link, RtnlError> {
-        let part = Part::of(&self.0)?;
-        match part.kind {
-            RTM_NEWLINK => part.link(),
+        let message = Message::of(&self.0).map_err(|e| malformed(e.to_string()))?;
+        match message.kind {
+            RTM_NEWLINK => link(&message),
             _ => Err(RtnlError::NoAnswer),
         }
     }
 }
 
-/// The messages of one datagram, each padded to 4 octets, unparsed.
-pub(super) fn split_datagram(mut data: &[u8]) -> impl Iterator<Item = Result<Part<'_>, RtnlError>> {
-    std::iter::from_fn(move || {
-        if data.is_empty() {
-            return None;
-        }
-        let part = Part::of(data);
-        data = match &part {
-            Ok(part) => data
-                .get(part.message.len().next_multiple_of(4)..)
-                .unwrap_or_default(),
-            Err(_) => &[],
-        };
-        Some(part)
-    })
+/// The messages of one datagram, unparsed.
+pub(super) fn split_datagram(data: &[u8]) -> impl Iterator<Item = Result<Message<'_>, RtnlError>> {
+    messages(data).map(|message| message.map_err(|e| malformed(e.to_string())))
 }
 
 #[cfg(test)]
@@ -495,7 +442,7 @@ mod tests {
         let mut data = ack(7, 0);
         data.extend(ack(8, -libc::ENODEV));
         data.extend(include_bytes!("testdata/links.bin"));
-        let parts: Vec<Part> = split_datagram(&data).collect::<Result<_, _>>().unwrap();
+        let parts: Vec<Message> = split_datagram(&data).collect::<Result<_, _>>().unwrap();
         let reference = deserialized(&data);
         assert_eq!(parts.len(), reference.len());
         assert_eq!(parts.len(), 8);
@@ -504,13 +451,13 @@ mod tests {
             assert_eq!(part.flags, message.header.flags);
             assert_eq!(part.kind, message.header.message_type);
         }
-        assert!(parts[0].acknowledged().is_ok());
+        assert!(acknowledged(&parts[0]).is_ok());
         assert_eq!(
-            parts[1].acknowledged().unwrap_err().errno(),
+            acknowledged(&parts[1]).unwrap_err().errno(),
             Some(Errno(libc::ENODEV))
         );
         assert!(parts[2..].iter().all(|p| p.kind == RTM_NEWLINK));
-        let object = Object(parts[3].message.to_vec());
+        let object = Object(parts[3].bytes.to_vec());
         assert_eq!(object.link().unwrap().name, "tapvm1");
     }
 
@@ -518,7 +465,7 @@ mod tests {
     fn truncated_answers_are_errors_not_panics() {
         let one = ack(7, 0);
         for cut in [1, 15, 16, one.len() - 1] {
-            let split: Result<Vec<Part>, _> = split_datagram(&one[..cut]).collect();
+            let split: Result<Vec<Message>, _> = split_datagram(&one[..cut]).collect();
             assert!(split.is_err(), "cut at {cut}");
         }
         let mut zero_length = one.clone();

@@ -19,6 +19,7 @@ use rtnetlink::sys::{AsyncSocket, SocketAddr, protocols::NETLINK_ROUTE};
 
 use super::changes::ChangeSocket;
 use super::error::{ConnectError, Errno, Failure};
+use crate::netlink_bytes::attributes;
 
 /// How long to wait for an answer the kernel gives synchronously; only a
 /// lost answer takes this long.
@@ -215,22 +216,11 @@ fn extended_ack_text(payload: &[u8], flags: u16) -> Option<String> {
     if flags & NLM_F_ACK_TLVS == 0 || flags & NLM_F_CAPPED == 0 {
         return None;
     }
-    let mut attributes = payload.get(NLMSG_HEADER_LEN..)?;
-    while let (Some(len), Some(kind)) = (u16_at(attributes, 0), u16_at(attributes, 2)) {
-        let len = usize::from(len);
-        let value = attributes.get(4..len)?;
-        if kind & 0x3fff == NLMSGERR_ATTR_MSG {
-            let text = value.split(|&b| b == 0).next().unwrap_or_default();
-            return Some(String::from_utf8_lossy(text).into_owned());
-        }
-        attributes = attributes.get(len.next_multiple_of(4)..)?;
-    }
-    None
-}
-
-fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
-    let pair = bytes.get(at..at.checked_add(2)?)?;
-    Some(u16::from_ne_bytes(pair.try_into().ok()?))
+    let (_, text) = attributes(payload.get(NLMSG_HEADER_LEN..)?)
+        .map_while(Result::ok)
+        .find(|&(kind, _)| kind == NLMSGERR_ATTR_MSG)?;
+    let text = text.split(|&b| b == 0).next().unwrap_or_default();
+    Some(String::from_utf8_lossy(text).into_owned())
 }
 
 #[cfg(test)]
