@@ -8,6 +8,7 @@ use ipnet::IpNet;
 
 use super::plan::RouteChange;
 use super::route::IfIndex;
+use crate::netlink_bytes::Malformed;
 
 /// An errno the kernel answered a netlink request with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +92,8 @@ pub enum Failure {
     /// No answer came: the acknowledgement was lost (netlink receive buffer
     /// overrun), so whether the change happened is unknown.
     NoAnswer,
+    /// The kernel's answer could not be read.
+    Unreadable(Malformed),
 }
 
 impl Failure {
@@ -120,6 +123,11 @@ impl fmt::Display for Failure {
                 f,
                 "the kernel's answer was lost (netlink receive buffer overrun); \
                  the state is unknown until the next reconcile"
+            ),
+            Self::Unreadable(why) => write!(
+                f,
+                "the kernel's answer cannot be read ({why}); \
+                 the state is unknown until the next reconcile; please report it"
             ),
         }
     }

@@ -1,20 +1,19 @@
-//! Route changes as rtnetlink messages, and dumped rtnetlink messages as
-//! present routes. Pure translation, so both directions are tested without
-//! a kernel.
+//! Route changes as rtnetlink messages. Pure translation, tested without a
+//! kernel, and against the reading of dumped routes ([`super::route_bytes`]).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use ipnet::IpNet;
 use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::route::{
-    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteNextHop,
-    RouteProtocol, RouteScope, RouteType, RouteVia,
+    RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteProtocol, RouteScope, RouteType,
+    RouteVia,
 };
 
-use super::plan::{PresentRoute, RouteChange, RouteKey};
-use super::route::{IfIndex, NextHop, NextHops, Route, RouteTarget, kernel_metric};
+use super::plan::{RouteChange, RouteKey};
+use super::route::{IfIndex, Route, RouteTarget, kernel_metric};
 
 /// The request for one change to a route tagged `protocol`, with its
 /// `NLM_F_*` flags.
@@ -132,90 +131,17 @@ fn push_metric(message: &mut RouteMessage, metric: u32) {
     }
 }
 
-/// A dumped route of the main table; `None` for other tables, cached
-/// clones, and families other than IPv4 and IPv6.
-pub(super) fn present_route(message: &RouteMessage) -> Option<PresentRoute> {
-    let header = &message.header;
-    if header.flags.contains(RouteFlags::Cloned) {
-        return None;
-    }
-    let mut table = u32::from(header.table);
-    let mut destination = None;
-    let mut metric = 0;
-    let mut gateway = None;
-    let mut oif = None;
-    let mut multipath = None;
-    for attribute in &message.attributes {
-        match attribute {
-            RouteAttribute::Table(t) => table = *t,
-            RouteAttribute::Destination(a) => destination = ip(a),
-            RouteAttribute::Priority(m) => metric = *m,
-            RouteAttribute::Gateway(a) => gateway = ip(a),
-            RouteAttribute::Via(RouteVia::Inet6(v6)) => gateway = Some(IpAddr::V6(*v6)),
-            RouteAttribute::Oif(i) => oif = IfIndex::new(*i),
-            RouteAttribute::MultiPath(hops) => multipath = Some(hops),
-            _ => {}
-        }
-    }
-    if table != u32::from(RouteHeader::RT_TABLE_MAIN) {
-        return None;
-    }
-    let unspecified = match header.address_family {
-        AddressFamily::Inet => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        AddressFamily::Inet6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-        _ => return None,
-    };
-    let prefix = IpNet::new(
-        destination.unwrap_or(unspecified),
-        header.destination_prefix_length,
-    )
-    .ok()?;
-    let target = match (header.kind, multipath, gateway, oif) {
-        (RouteType::Unreachable, ..) => Some(RouteTarget::Unreachable),
-        (RouteType::Unicast, Some(hops), ..) => multipath_target(hops),
-        (RouteType::Unicast, None, Some(gateway), ifindex) => {
-            NextHops::from_unsorted(vec![NextHop { gateway, ifindex }]).map(RouteTarget::Gateways)
-        }
-        (RouteType::Unicast, None, None, Some(ifindex)) => Some(RouteTarget::Interface(ifindex)),
-        _ => None,
-    };
-    Some(PresentRoute {
-        key: RouteKey { prefix, metric },
-        protocol: u8::from(header.protocol),
-        target,
-    })
-}
-
-/// `None` if any next hop has no gateway: the daemon never installs that.
-fn multipath_target(hops: &[RouteNextHop]) -> Option<RouteTarget> {
-    let next_hops = hops
-        .iter()
-        .map(|hop| {
-            let gateway = hop.attributes.iter().find_map(|a| match a {
-                RouteAttribute::Gateway(g) => ip(g),
-                RouteAttribute::Via(RouteVia::Inet6(v6)) => Some(IpAddr::V6(*v6)),
-                _ => None,
-            })?;
-            Some(NextHop {
-                gateway,
-                ifindex: IfIndex::new(hop.interface_index),
-            })
-        })
-        .collect::<Option<Vec<_>>>()?;
-    NextHops::from_unsorted(next_hops).map(RouteTarget::Gateways)
-}
-
-fn ip(address: &RouteAddress) -> Option<IpAddr> {
-    match address {
-        RouteAddress::Inet(v4) => Some(IpAddr::V4(*v4)),
-        RouteAddress::Inet6(v6) => Some(IpAddr::V6(*v6)),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
+    use rtnetlink::packet_core::Emitable;
+    use rtnetlink::packet_route::route::{RouteAddress, RouteFlags};
+
     use super::*;
+    use crate::kernel::plan::PresentRoute;
+    use crate::kernel::route::NextHop;
+    use crate::kernel::route_bytes;
     use crate::kernel::{RTPROT_ROMANA, RTPROT_ROMANA_LEARNED};
 
     fn net(s: &str) -> IpNet {
@@ -235,6 +161,13 @@ mod tests {
             RouteNetlinkMessage::NewRoute(m) => m,
             other => panic!("unexpected request {other:?}"),
         }
+    }
+
+    /// `message` as the daemon reads it from the kernel's bytes.
+    fn present_route(message: &RouteMessage) -> Option<PresentRoute> {
+        let mut bytes = vec![0; message.buffer_len()];
+        message.emit(&mut bytes);
+        route_bytes::present_route(&bytes).expect("readable")
     }
 
     fn round_trip(route: Route) {

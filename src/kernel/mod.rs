@@ -24,6 +24,8 @@ pub mod netlink;
 pub mod owned;
 pub mod plan;
 pub mod route;
+mod route_bytes;
+mod route_dump;
 pub mod table;
 
 pub use addr::AddressChange;

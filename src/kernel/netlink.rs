@@ -13,12 +13,14 @@ use rtnetlink::packet_core::{
     NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkMessage,
     NetlinkPayload,
 };
-use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::proto::ConnectionHandle;
 use rtnetlink::sys::{AsyncSocket, SocketAddr, protocols::NETLINK_ROUTE};
 
 use super::changes::ChangeSocket;
 use super::error::{ConnectError, Errno, Failure};
+use super::plan::PresentRoute;
+use super::route_dump::RouteDumps;
 use crate::netlink_bytes::attributes;
 
 /// How long to wait for an answer the kernel gives synchronously; only a
@@ -46,6 +48,9 @@ pub struct Netlink {
     /// kernel has answered a datagram of changes when `send` returns, so a
     /// batch runs to its end without waiting.
     changes: Arc<Mutex<ChangeSocket>>,
+    /// Route dumps, read from their bytes; one at a time, as the kernel
+    /// runs one dump per socket.
+    route_dumps: Arc<tokio::sync::Mutex<RouteDumps>>,
 }
 
 impl Netlink {
@@ -68,11 +73,13 @@ impl Netlink {
             tracing::debug!("netlink dumps are filtered by the daemon, not the kernel: {e}");
         }
         let changes = ChangeSocket::open()?;
+        let route_dumps = RouteDumps::open()?;
         tokio::spawn(connection);
         Ok(Self {
             handle,
             batch_limit: changes.batch_limit(),
             changes: Arc::new(Mutex::new(changes)),
+            route_dumps: Arc::new(tokio::sync::Mutex::new(route_dumps)),
         })
     }
 
@@ -126,6 +133,23 @@ impl Netlink {
         let mut objects = Vec::new();
         let interrupted = self.dump_each(message, |o| objects.push(o)).await?;
         Ok((objects, interrupted))
+    }
+
+    /// Reads the routes of the main table of each family (of `protocol`, or
+    /// all) and hands each to `each` as it is read; returns whether the
+    /// kernel marked a dump interrupted by a concurrent change.
+    pub(super) async fn dump_routes(
+        &self,
+        families: &[AddressFamily],
+        protocol: Option<u8>,
+        mut each: impl FnMut(PresentRoute) + Send,
+    ) -> Result<bool, Failure> {
+        let mut dumps = self.route_dumps.lock().await;
+        let mut interrupted = false;
+        for &family in families {
+            interrupted |= dumps.each(family, protocol, &mut each).await?;
+        }
+        Ok(interrupted)
     }
 
     /// Reads every object of a kind and hands each to `each` as it comes,

@@ -4,10 +4,10 @@
 
 use std::future::Future;
 
-use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
+use rtnetlink::packet_route::AddressFamily;
 
 use super::error::{Action, DumpError, Errno, Failure, RouteError, RouteFailure};
-use super::message::{change_request, dump_request, present_route};
+use super::message::change_request;
 use super::netlink::{Netlink, until_consistent};
 use super::plan::{PresentRoute, RouteChange};
 
@@ -60,25 +60,13 @@ impl RouteTable for Netlink {
     async fn dump_each(
         &self,
         protocol: Option<u8>,
-        mut each: impl FnMut(PresentRoute) + Send,
+        each: impl FnMut(PresentRoute) + Send,
     ) -> Result<bool, DumpError> {
-        let mut interrupted = false;
         // One dump per family: an AF_UNSPEC dump would also return
         // multicast routing tables the daemon has no business with.
-        for family in [AddressFamily::Inet, AddressFamily::Inet6] {
-            interrupted |= self
-                .dump_each(dump_request(family, protocol), |m| {
-                    if let RouteNetlinkMessage::NewRoute(route) = m
-                        && let Some(present) = present_route(&route)
-                        && protocol.is_none_or(|p| p == present.protocol)
-                    {
-                        each(present);
-                    }
-                })
-                .await
-                .map_err(DumpError)?;
-        }
-        Ok(interrupted)
+        self.dump_routes(&[AddressFamily::Inet, AddressFamily::Inet6], protocol, each)
+            .await
+            .map_err(DumpError)
     }
 
     async fn apply(&self, protocol: u8, changes: &[RouteChange]) -> Vec<Result<(), RouteError>> {
