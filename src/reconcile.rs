@@ -125,10 +125,10 @@ impl EndpointTask {
         let started = Instant::now();
         let endpoints = self.begin_reconcile().await;
         let survey = self.surveyor.survey(endpoints.clone()).await;
-        self.finish_reconcile(endpoints, survey).await;
+        self.finish_reconcile(&endpoints, survey).await;
         let mut next_reconcile = next_after(started);
         let mut reconcile_started = started;
-        let mut survey: Option<(Vec<Endpoint>, SurveyAnswer)> = None;
+        let mut survey: Option<(Arc<[Endpoint]>, SurveyAnswer)> = None;
         // A link event came while a survey was in flight: another one as
         // soon as it is done.
         let mut again = false;
@@ -158,7 +158,7 @@ impl EndpointTask {
                 {
                     let endpoints = survey.take().map(|(e, _)| e).unwrap_or_default();
                     let answer = answer.unwrap_or(Err(EndpointError::WiringStopped));
-                    self.finish_reconcile(endpoints, answer).await;
+                    self.finish_reconcile(&endpoints, answer).await;
                     next_reconcile = if std::mem::take(&mut again) {
                         Instant::now() + EVENT_SETTLE
                     } else {
@@ -374,7 +374,7 @@ impl EndpointTask {
     /// The first half of a reconcile: the table put right (before any
     /// link comes up below), and the endpoints whose links are to be
     /// surveyed.
-    async fn begin_reconcile(&mut self) -> Vec<Endpoint> {
+    async fn begin_reconcile(&mut self) -> Arc<[Endpoint]> {
         let store = &self.store;
         if self.isolation.is_applied() {
             self.isolation.repair(|| members(store.list())).await;
@@ -391,7 +391,7 @@ impl EndpointTask {
     /// reconcile.
     async fn finish_reconcile(
         &mut self,
-        endpoints: Vec<Endpoint>,
+        endpoints: &[Endpoint],
         survey: Result<Survey, EndpointError>,
     ) {
         let changed = self.changed_since_survey.take().unwrap_or_default();
@@ -409,20 +409,19 @@ impl EndpointTask {
                 continue;
             }
             match ifindex {
-                Some(ifindex) => {
-                    let before = self
-                        .wired_links
+                // The RIB task keeps the route of an endpoint routed at
+                // this index before (its own reconcile puts the kernel's
+                // copy right): only a new or moved one goes.
+                Some(ifindex)
+                    if self.wired_links.get(&endpoint.interface) != Some(&ifindex.get()) =>
+                {
+                    self.wired_links
                         .insert(endpoint.interface.clone(), ifindex.get());
-                    // The RIB task keeps the route of an endpoint routed
-                    // at this index before (its own, less frequent,
-                    // reconcile puts the kernel's copy right): only a new
-                    // or moved one goes.
-                    if before != Some(ifindex.get())
-                        && let Ok(route) = endpoint_route(endpoint.address, *ifindex)
-                    {
+                    if let Ok(route) = endpoint_route(endpoint.address, *ifindex) {
                         routes.push(route);
                     }
                 }
+                Some(_) => {}
                 None => {
                     self.wired_links.remove(&endpoint.interface);
                     missing.push(endpoint.clone());
@@ -497,10 +496,9 @@ impl EndpointTask {
     /// Judged against the endpoints now, not those surveyed: a veth made
     /// during the survey belongs to an endpoint that is in the store.
     async fn remove_stale_links(&mut self, owned: Vec<OwnedLink>) {
-        let interfaces: HashSet<&str> = self.store.list().map(|e| e.interface.as_str()).collect();
         let stale: Vec<OwnedLink> = owned
             .into_iter()
-            .filter(|link| !interfaces.contains(link.name.as_str()))
+            .filter(|link| !self.store.has_interface(&link.name))
             .collect();
         for link in stale {
             info!(link = %link.name, "reconcile: removing the link of an endpoint that is gone");

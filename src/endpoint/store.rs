@@ -107,6 +107,11 @@ impl Store {
         self.endpoints.get(name)
     }
 
+    /// Whether an endpoint's host-side interface has this name.
+    pub fn has_interface(&self, interface: &str) -> bool {
+        self.interfaces.contains_key(interface)
+    }
+
     /// Every endpoint, by name.
     pub fn list(&self) -> impl ExactSizeIterator<Item = &Endpoint> {
         self.endpoints.values()

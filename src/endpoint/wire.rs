@@ -27,7 +27,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_EXCL};
@@ -256,18 +256,20 @@ impl Wiring {
         &self,
         endpoints: Vec<Endpoint>,
     ) -> Result<Vec<Option<IfIndex>>, EndpointError> {
-        Ok(self.survey(endpoints).await?.wired)
+        Ok(self.survey(endpoints.into()).await?.wired)
     }
 
     /// The host's links that carry the daemon's veth name and are veths.
     pub async fn owned_links(&self) -> Result<Vec<OwnedLink>, EndpointError> {
-        Ok(self.survey(Vec::new()).await?.owned)
+        Ok(self.survey(Arc::new([])).await?.owned)
     }
 
     /// What the reconciler needs from one dump of the links: for each
     /// endpoint its host interface if wired, and the veths of the daemon's
     /// name, so those of endpoints that no longer exist can be deleted.
-    pub async fn survey(&self, endpoints: Vec<Endpoint>) -> Result<Survey, EndpointError> {
+    /// The endpoints are shared, not copied: a reconcile reads them again
+    /// once the survey is done.
+    pub async fn survey(&self, endpoints: Arc<[Endpoint]>) -> Result<Survey, EndpointError> {
         self.call(move |host| {
             let links = host.links()?;
             let by_name: HashMap<&str, &Link> =
