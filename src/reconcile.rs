@@ -10,7 +10,8 @@
 //! endpoint's interface was deleted or made again, what is missing is wired again,
 //! links of endpoints that are gone are removed, and a table that was
 //! flushed or edited is replaced. The links are read for that on a second
-//! wiring thread while adds and deletes go on.
+//! wiring thread while adds and deletes go on, and the RIB task's check of
+//! the kernel's routes goes on while they do too.
 
 use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
@@ -27,7 +28,7 @@ use crate::endpoint::{
     self, AddRequest, Endpoint, EndpointError, LinkEvent, OwnedLink, Store, Survey, Wiring,
 };
 use crate::isolation::{InterfaceName, IsolationEndpoint, LiveTable, Membership};
-use crate::kernel::{ApplyFailed, IfIndex, Route};
+use crate::kernel::{ApplyFailed, DumpError, IfIndex, ReconcileReport, Route};
 use crate::speaker::rib_task::RibCommand;
 
 /// How often the kernel is compared with the state when nothing changes.
@@ -47,6 +48,16 @@ async fn next_event(events: &mut Option<mpsc::UnboundedReceiver<LinkEvent>>) -> 
 
 /// The links of a reconcile's endpoints, being read on the surveyor.
 type SurveyAnswer = tokio::task::JoinHandle<Result<Survey, EndpointError>>;
+
+/// What the RIB task says of its check of the kernel's routes.
+type RoutesCheckAnswer = Result<Result<ReconcileReport, DumpError>, oneshot::error::RecvError>;
+
+/// A check of the kernel's routes asked of the RIB task: when, and its
+/// answer to come.
+type RoutesCheck = (
+    Instant,
+    oneshot::Receiver<Result<ReconcileReport, DumpError>>,
+);
 
 /// When the next reconcile is due, after one that began at `started`:
 /// every [`RECONCILE_EVERY`], or ten times as long as it took, so that a
@@ -126,6 +137,9 @@ impl EndpointTask {
         let endpoints = self.begin_reconcile().await;
         let survey = self.surveyor.survey(endpoints.clone()).await;
         self.finish_reconcile(&endpoints, survey).await;
+        // The RIB task's check of the kernel's routes, under way: it goes
+        // on while requests are served here, as the survey does.
+        let mut routes_check = self.check_routes_if_due(None);
         let mut next_reconcile = next_after(started);
         let mut reconcile_started = started;
         let mut survey: Option<(Arc<[Endpoint]>, SurveyAnswer)> = None;
@@ -159,11 +173,18 @@ impl EndpointTask {
                     let endpoints = survey.take().map(|(e, _)| e).unwrap_or_default();
                     let answer = answer.unwrap_or(Err(EndpointError::WiringStopped));
                     self.finish_reconcile(&endpoints, answer).await;
+                    routes_check = self.check_routes_if_due(routes_check);
                     next_reconcile = if std::mem::take(&mut again) {
                         Instant::now() + EVENT_SETTLE
                     } else {
                         next_after(reconcile_started)
                     };
+                }
+                report = async { routes_check.as_mut().map(|(_, answer)| answer).expect("guarded").await },
+                    if routes_check.is_some() =>
+                {
+                    let asked = routes_check.take().map_or_else(Instant::now, |(asked, _)| asked);
+                    self.routes_checked(asked, report);
                 }
                 Some(event) = next_event(&mut self.link_events) => {
                     if self.calls_for_reconcile(event) {
@@ -464,33 +485,37 @@ impl EndpointTask {
         if let Err(e) = set_routes(&self.rib, routes).await {
             warn!("reconcile: endpoint routes: {e}");
         }
-        if Instant::now() >= self.routes_due {
-            self.reconcile_routes().await;
-        }
         self.remove_stale_links(survey.owned).await;
     }
 
-    /// Compare every route of the daemon with the kernel's. That costs in
-    /// proportion to the table: with a leaked full table accepted it takes
-    /// seconds, so the next one waits twenty times as long as this one
-    /// took, and the daemon stays idle between them.
-    async fn reconcile_routes(&mut self) {
-        let started = Instant::now();
-        let (tx, rx) = oneshot::channel();
-        if self.rib.send(RibCommand::Reconcile(tx)).is_ok() {
-            match rx.await {
-                Ok(Ok(report)) if report.added + report.replaced + report.deleted > 0 => info!(
-                    added = report.added,
-                    replaced = report.replaced,
-                    removed = report.deleted,
-                    "reconcile: kernel routes repaired"
-                ),
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => warn!("reconcile: {e}"),
-                Err(_) => {}
-            }
+    /// Asks the RIB task to compare every route of the daemon with the
+    /// kernel's, if that is due and none is under way; the answer comes to
+    /// [`EndpointTask::routes_checked`].
+    fn check_routes_if_due(&mut self, under_way: Option<RoutesCheck>) -> Option<RoutesCheck> {
+        if under_way.is_some() || Instant::now() < self.routes_due {
+            return under_way;
         }
-        self.routes_due = Instant::now() + RECONCILE_EVERY.max(started.elapsed() * 20);
+        let (reply, answer) = oneshot::channel();
+        self.rib.send(RibCommand::Reconcile(reply)).ok()?;
+        Some((Instant::now(), answer))
+    }
+
+    /// A check costs in proportion to the table: with a leaked full table
+    /// accepted it takes seconds, so the next one waits twenty times as
+    /// long as this one took, and the daemon stays idle between them.
+    fn routes_checked(&mut self, asked: Instant, report: RoutesCheckAnswer) {
+        match report {
+            Ok(Ok(report)) if report.added + report.replaced + report.deleted > 0 => info!(
+                added = report.added,
+                replaced = report.replaced,
+                removed = report.deleted,
+                "reconcile: kernel routes repaired"
+            ),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => warn!("reconcile: {e}"),
+            Err(_) => {}
+        }
+        self.routes_due = Instant::now() + RECONCILE_EVERY.max(asked.elapsed() * 20);
     }
 
     /// Judged against the endpoints now, not those surveyed: a veth made

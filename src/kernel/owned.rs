@@ -10,7 +10,7 @@ use ipnet::IpNet;
 
 use super::RTPROT_ROMANA;
 use super::error::{Action, ApplyFailed, DumpError, Failure, RouteError, RouteFailure};
-use super::plan::{PresentRoute, RouteChange, RouteKey, Sweep, WantedRoutes, plan};
+use super::plan::{PresentRoute, RouteChange, RouteKey, Sweep, WantedRoutes, plan_except};
 use super::route::{Route, RouteTarget};
 use super::table::RouteTable;
 
@@ -52,7 +52,7 @@ impl<T: RouteTable + Sync> OwnedRoutes<T> {
             installed: HashMap::new(),
         };
         let present = owned.table.dump(None).await?;
-        let report = owned.repair(wanted, &present, sweep).await;
+        let report = owned.repair(wanted, &present, sweep, &HashSet::new()).await;
         Ok((owned, report))
     }
 
@@ -67,21 +67,33 @@ impl<T: RouteTable + Sync> OwnedRoutes<T> {
         sweep: Sweep,
     ) -> Result<ReconcileReport, DumpError> {
         let present = self.table.dump(Some(RTPROT_ROMANA)).await?;
-        Ok(self.repair(wanted, &present, sweep).await)
+        Ok(self.repair(wanted, &present, sweep, &HashSet::new()).await)
     }
 
-    async fn repair(
+    /// The repair of [`OwnedRoutes::reconcile`], from a dump of the host's
+    /// routes taken meanwhile (`present`); the prefixes of `except`,
+    /// changed since that dump began, are left as they are.
+    pub async fn repair(
         &mut self,
         wanted: &WantedRoutes,
         present: &[PresentRoute],
         sweep: Sweep,
+        except: &HashSet<IpNet>,
     ) -> ReconcileReport {
-        let plan = plan(wanted, present, sweep);
-        self.installed = present
+        let plan = plan_except(wanted, present, sweep, except);
+        let mut installed: HashMap<IpNet, Option<RouteTarget>> = present
             .iter()
             .filter(|p| p.is_owned() && p.key == RouteKey::owned(p.key.prefix))
+            .filter(|p| !except.contains(&p.key.prefix))
             .map(|p| (p.key.prefix, p.target.clone()))
             .collect();
+        // What the daemon did to those after the dump is the receipt.
+        for prefix in except {
+            if let Some(target) = self.installed.get(prefix) {
+                installed.insert(*prefix, target.clone());
+            }
+        }
+        self.installed = installed;
 
         let mut report = ReconcileReport {
             kept_stale: plan.kept_stale.len(),
@@ -255,7 +267,7 @@ impl<T: RouteTable + Sync> OwnedRoutes<T> {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     use super::*;
     use crate::kernel::RTPROT_ROMANA;
@@ -268,18 +280,23 @@ pub(crate) mod tests {
     /// A main table with the kernel's rules: routes keyed by (prefix,
     /// metric), add exclusive, replace whatever has the key, delete only
     /// with a matching protocol, dumps filtered by protocol.
-    #[derive(Default)]
+    /// Clones share the table, as clones of the netlink connection do.
+    #[derive(Clone, Default)]
     pub(crate) struct FakeTable {
-        routes: Mutex<Vec<PresentRoute>>,
-        requests: Mutex<Vec<RouteChange>>,
+        routes: Arc<Mutex<Vec<PresentRoute>>>,
+        requests: Arc<Mutex<Vec<RouteChange>>>,
         /// How many dumps were asked for, by protocol filter.
-        pub(crate) dumps: Mutex<Vec<Option<u8>>>,
+        pub(crate) dumps: Arc<Mutex<Vec<Option<u8>>>>,
+        /// While set, a dump reads the routes and then waits for this
+        /// before it hands them over: a dump the daemon's own changes
+        /// overtake.
+        pub(crate) dump_gate: Arc<Mutex<Option<Arc<tokio::sync::Notify>>>>,
     }
 
     impl FakeTable {
         pub(crate) fn with(routes: Vec<PresentRoute>) -> Self {
             Self {
-                routes: Mutex::new(routes),
+                routes: Arc::new(Mutex::new(routes)),
                 ..Self::default()
             }
         }
@@ -345,7 +362,12 @@ pub(crate) mod tests {
             mut each: impl FnMut(PresentRoute) + Send,
         ) -> Result<bool, DumpError> {
             self.dumps.lock().expect("lock").push(protocol);
-            for route in self.routes() {
+            let routes = self.routes();
+            let gate = self.dump_gate.lock().expect("lock").clone();
+            if let Some(gate) = gate {
+                gate.notified().await;
+            }
+            for route in routes {
                 if protocol.is_none_or(|p| p == route.protocol) {
                     each(route);
                 }

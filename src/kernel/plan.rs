@@ -2,8 +2,8 @@
 //! kernel has: which to add, replace and delete, and which prefixes are held
 //! by someone else. No I/O, so it is tested without privileges.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 use ipnet::IpNet;
 
@@ -148,9 +148,25 @@ pub struct Plan {
 /// daemon's own routes are ever changed or deleted; a route of another
 /// protocol under a wanted key makes a conflict and no change.
 pub fn plan(wanted: &WantedRoutes, present: &[PresentRoute], sweep: Sweep) -> Plan {
+    plan_except(wanted, present, sweep, &HashSet::new())
+}
+
+/// [`plan`], leaving the prefixes of `except` as they are: those the
+/// daemon changed after the dump began, whose state in the dump is out of
+/// date.
+pub fn plan_except(
+    wanted: &WantedRoutes,
+    present: &[PresentRoute],
+    sweep: Sweep,
+    except: &HashSet<IpNet>,
+) -> Plan {
     let mut owned: HashMap<RouteKey, Option<&RouteTarget>> = HashMap::new();
     let mut foreign: HashMap<RouteKey, u8> = HashMap::new();
+    let left_alone = |prefix: &IpNet| !except.is_empty() && except.contains(prefix);
     for route in present {
+        if left_alone(&route.key.prefix) {
+            continue;
+        }
         if route.is_owned() {
             owned.insert(route.key, route.target.as_ref());
         } else if let Entry::Vacant(slot) = foreign.entry(route.key) {
@@ -159,7 +175,7 @@ pub fn plan(wanted: &WantedRoutes, present: &[PresentRoute], sweep: Sweep) -> Pl
     }
 
     let mut result = Plan::default();
-    for (prefix, target) in wanted.iter() {
+    for (prefix, target) in wanted.iter().filter(|(prefix, _)| !left_alone(prefix)) {
         let key = RouteKey::owned(*prefix);
         let route = || Route::from_parts(*prefix, target.clone());
         if let Some(&protocol) = foreign.get(&key) {
@@ -226,6 +242,24 @@ mod tests {
 
     fn wanted(routes: &[Route]) -> WantedRoutes {
         routes.iter().cloned().collect()
+    }
+
+    #[test]
+    fn prefixes_changed_since_the_dump_are_left_alone() {
+        let (added, kept, stale) = (
+            via("10.1.0.0/16", &["192.0.2.1"]),
+            via("10.2.0.0/16", &["192.0.2.1"]),
+            via("10.3.0.0/16", &["192.0.2.1"]),
+        );
+        let present = [present(&stale, RTPROT_ROMANA)];
+        let changed = HashSet::from([added.prefix(), stale.prefix()]);
+        let p = plan_except(
+            &wanted(&[added, kept.clone()]),
+            &present,
+            Sweep::RemoveStale,
+            &changed,
+        );
+        assert_eq!(p.changes, vec![RouteChange::Add(kept)]);
     }
 
     #[test]

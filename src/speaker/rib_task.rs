@@ -5,6 +5,9 @@
 //! send it the host's own routes, and it alone writes routes, a batch at a
 //! time.
 
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -17,8 +20,9 @@ use super::rib::{Claim, NeighborIdx, Path, PathAttrs, Rib};
 use crate::api::protocol::{EventKind, RouteEntry, SessionEvent};
 use crate::api::time::now_ms;
 use crate::kernel::{
-    ApplyFailed, DumpError, IfIndex, NextHop, OwnedRoutes, ReconcileReport, Route, RouteChange,
-    RouteError, RouteKey, RouteTable, Sweep, WantedRoutes, learned,
+    ApplyFailed, DumpError, IfIndex, NextHop, OwnedRoutes, PresentRoute, RTPROT_ROMANA,
+    ReconcileReport, Route, RouteChange, RouteError, RouteKey, RouteTable, Sweep, WantedRoutes,
+    learned,
 };
 use std::sync::Arc;
 
@@ -95,9 +99,22 @@ pub struct RibTask<T> {
     check_due: Instant,
     /// When learned routes were last written.
     last_write: Instant,
+    /// The check of the host's routes under way, if one is.
+    routes_check: Option<RoutesCheck>,
 }
 
-impl<T: RouteTable + Sync> RibTask<T> {
+/// A check of the host's routes: its dump runs while the task serves
+/// requests (at ten thousand endpoints the kernel takes 15 ms to dump their
+/// routes, and an endpoint add waiting that long for its route would miss
+/// its 5 ms), and the prefixes the task changes meanwhile are left out of
+/// the comparison, the dump being out of date for them.
+struct RoutesCheck {
+    dump: Pin<Box<dyn Future<Output = Result<Vec<PresentRoute>, DumpError>> + Send>>,
+    changed: HashSet<IpNet>,
+    replies: Vec<oneshot::Sender<Result<ReconcileReport, DumpError>>>,
+}
+
+impl<T: RouteTable + Clone + Send + Sync + 'static> RibTask<T> {
     pub fn new(
         routes: OwnedRoutes<T>,
         local: WantedRoutes,
@@ -113,6 +130,7 @@ impl<T: RouteTable + Sync> RibTask<T> {
             events,
             check_due: now,
             last_write: now,
+            routes_check: None,
         }
     }
 
@@ -130,6 +148,12 @@ impl<T: RouteTable + Sync> RibTask<T> {
             let cmd = tokio::select! {
                 biased;
                 Some(cmd) = commands.recv() => cmd,
+                present = async {
+                    self.routes_check.as_mut().map(|c| c.dump.as_mut()).expect("guarded").await
+                }, if self.routes_check.is_some() => {
+                    self.finish_routes_check(present).await;
+                    continue;
+                }
                 Some(cmd) = updates.recv() => cmd,
                 else => break,
             };
@@ -192,12 +216,14 @@ impl<T: RouteTable + Sync> RibTask<T> {
             }
             RibCommand::SetLocal { routes, reply } => {
                 self.give_way(routes.iter().map(Route::prefix)).await;
+                self.changed_during_check(routes.iter().map(Route::prefix));
                 for route in &routes {
                     self.local.insert(route.clone());
                 }
                 let _ = reply.send(self.routes.set_many(routes).await);
             }
             RibCommand::RemoveLocal { prefixes, reply } => {
+                self.changed_during_check(prefixes.iter().copied());
                 for prefix in &prefixes {
                     self.local.remove(prefix);
                 }
@@ -208,10 +234,41 @@ impl<T: RouteTable + Sync> RibTask<T> {
                 }
                 let _ = reply.send(result);
             }
-            RibCommand::Reconcile(reply) => {
-                let report = self.routes.reconcile(&self.local, Sweep::RemoveStale).await;
-                let _ = reply.send(report);
-            }
+            RibCommand::Reconcile(reply) => match &mut self.routes_check {
+                Some(check) => check.replies.push(reply),
+                None => {
+                    let table = self.routes.table().clone();
+                    self.routes_check = Some(RoutesCheck {
+                        dump: Box::pin(async move { table.dump(Some(RTPROT_ROMANA)).await }),
+                        changed: HashSet::new(),
+                        replies: vec![reply],
+                    });
+                }
+            },
+        }
+    }
+
+    fn changed_during_check(&mut self, prefixes: impl Iterator<Item = IpNet>) {
+        if let Some(check) = &mut self.routes_check {
+            check.changed.extend(prefixes);
+        }
+    }
+
+    /// Repairs the drift the check's dump shows, and answers those who
+    /// asked for the check.
+    async fn finish_routes_check(&mut self, present: Result<Vec<PresentRoute>, DumpError>) {
+        let Some(check) = self.routes_check.take() else {
+            return;
+        };
+        let report = match present {
+            Ok(present) => Ok(self
+                .routes
+                .repair(&self.local, &present, Sweep::RemoveStale, &check.changed)
+                .await),
+            Err(e) => Err(e),
+        };
+        for reply in check.replies {
+            let _ = reply.send(report.clone());
         }
     }
 
@@ -497,6 +554,38 @@ mod tests {
                 .await;
         }
 
+        /// Asks for a check of the host's routes; the check is under way
+        /// until [`Harness::finish_check`].
+        async fn start_check(&mut self) -> oneshot::Receiver<Result<ReconcileReport, DumpError>> {
+            let (reply, answer) = oneshot::channel();
+            self.command(RibCommand::Reconcile(reply)).await;
+            answer
+        }
+
+        /// Lets the check's dump read the table, as the task's loop does
+        /// at once.
+        async fn begin_dump(&mut self) {
+            let check = self.task.routes_check.as_mut().expect("a check under way");
+            std::future::poll_fn(|cx| {
+                let _ = check.dump.as_mut().poll(cx);
+                std::task::Poll::Ready(())
+            })
+            .await;
+        }
+
+        /// Lets the check's dump end, as the task's loop does.
+        async fn finish_check(&mut self) {
+            let check = self.task.routes_check.as_mut().expect("a check under way");
+            let present = check.dump.as_mut().await;
+            self.task.finish_routes_check(present).await;
+        }
+
+        async fn reconcile(&mut self) -> ReconcileReport {
+            let answer = self.start_check().await;
+            self.finish_check().await;
+            answer.await.expect("answer").expect("dump")
+        }
+
         async fn set_local(&mut self, route: Route) {
             let (reply, answer) = oneshot::channel();
             self.command(RibCommand::SetLocal {
@@ -566,9 +655,7 @@ mod tests {
         let mut h = Harness::new(Vec::new()).await;
         h.announce("10.9.0.0/16", "192.0.2.1").await;
         h.table().dumps.lock().expect("lock").clear();
-        let (reply, answer) = oneshot::channel();
-        h.command(RibCommand::Reconcile(reply)).await;
-        let report = answer.await.expect("answer").expect("dump");
+        let report = h.reconcile().await;
         assert_eq!((report.added, report.deleted), (0, 0));
         assert_eq!(
             *h.table().dumps.lock().expect("lock"),
@@ -604,5 +691,53 @@ mod tests {
                 RTPROT_ROMANA_LEARNED
             )]
         );
+    }
+    #[tokio::test]
+    async fn host_routes_changed_while_the_check_dumps_are_left_as_they_are() {
+        let route = |prefix: &str, index: u32| {
+            Route::interface(net(prefix), IfIndex::new(index).expect("nonzero")).expect("valid")
+        };
+        let (added, removed, lost) = (
+            route("10.1.0.5/32", 7),
+            route("10.1.0.6/32", 8),
+            route("10.1.0.7/32", 9),
+        );
+        let mut h = Harness::new(Vec::new()).await;
+        h.set_local(removed.clone()).await;
+        h.set_local(lost.clone()).await;
+        h.table().remove_by_hand(lost.prefix());
+        let gate = Arc::new(tokio::sync::Notify::new());
+        *h.table().dump_gate.lock().expect("lock") = Some(gate.clone());
+
+        let answer = h.start_check().await;
+        h.begin_dump().await;
+        // The task serves the host while the dump it read goes on.
+        h.set_local(added.clone()).await;
+        let (reply, removal) = oneshot::channel();
+        h.command(RibCommand::RemoveLocal {
+            prefixes: vec![removed.prefix()],
+            reply,
+        })
+        .await;
+        removal.await.expect("answer").expect("removed");
+        gate.notify_one();
+        h.finish_check().await;
+
+        let report = answer.await.expect("answer").expect("dump");
+        // The route lost by hand is back; the dump's view of the other two
+        // was out of date and is not acted on.
+        assert_eq!((report.added, report.replaced, report.deleted), (1, 0, 0));
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        let mut routes = h.table().routes();
+        routes.sort_by_key(|r| r.key.prefix);
+        assert_eq!(
+            routes,
+            vec![
+                present(&added, RTPROT_ROMANA),
+                present(&lost, RTPROT_ROMANA)
+            ]
+        );
+        assert!(h.task.routes.contains(&added.prefix()));
+        assert!(!h.task.routes.contains(&removed.prefix()));
     }
 }
