@@ -227,12 +227,11 @@ fn errors(mut data: &[u8]) -> Vec<(u32, Option<Failure>)> {
 
 #[cfg(test)]
 mod tests {
-    use nix::sched::{CloneFlags, unshare};
     use rtnetlink::packet_core::NLM_F_CAPPED;
 
     use super::*;
     use crate::kernel::message::change_request;
-    use crate::kernel::{RTPROT_ROMANA_LEARNED, Route, RouteChange};
+    use crate::kernel::{RTPROT_ROMANA_LEARNED, Route, RouteChange, in_own_netns};
 
     /// An answer as the kernel writes it: a header, the errno (0 for an
     /// acknowledgement), and the request's header echoed (capped).
@@ -273,19 +272,6 @@ mod tests {
         let mut zero_length = data.clone();
         zero_length[..4].copy_from_slice(&0u32.to_ne_bytes());
         assert!(errors(&zero_length).is_empty());
-    }
-
-    /// Runs `body` on a thread in a network namespace of its own, which
-    /// goes when the thread ends, also when it panics.
-    fn in_own_netns<T: Send>(body: impl FnOnce() -> T + Send) -> T {
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                unshare(CloneFlags::CLONE_NEWNET).expect("a network namespace (needs root)");
-                body()
-            })
-            .join()
-            .expect("namespace thread")
-        })
     }
 
     fn add(prefix: &str) -> (RouteNetlinkMessage, u16) {

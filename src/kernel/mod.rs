@@ -57,3 +57,18 @@ pub const RTPROT_ROMANA: u8 = 201;
 /// (`RTPROT_BGP`) is FRR's bgpd, whose zebra takes routes with its ids as
 /// its own; 202 is free in the lists above.
 pub const RTPROT_ROMANA_LEARNED: u8 = 202;
+
+/// Runs `body` on a thread in a network namespace of its own, which goes
+/// when the thread ends, also when it panics.
+#[cfg(test)]
+pub(crate) fn in_own_netns<T: Send>(body: impl FnOnce() -> T + Send) -> T {
+    use nix::sched::{CloneFlags, unshare};
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            unshare(CloneFlags::CLONE_NEWNET).expect("a network namespace (needs root)");
+            body()
+        })
+        .join()
+        .expect("namespace thread")
+    })
+}

@@ -107,7 +107,8 @@ pub struct RibTask<T> {
 /// requests (at ten thousand endpoints the kernel takes 15 ms to dump their
 /// routes, and an endpoint add waiting that long for its route would miss
 /// its 5 ms), and the prefixes the task changes meanwhile are left out of
-/// the comparison, the dump being out of date for them.
+/// the comparison, the dump being out of date for them. Any other dump of
+/// the task's must wait for it to end (see `check_learned`).
 struct RoutesCheck {
     dump: Pin<Box<dyn Future<Output = Result<Vec<PresentRoute>, DumpError>> + Send>>,
     changed: HashSet<IpNet>,
@@ -398,6 +399,13 @@ impl<T: RouteTable + Clone + Send + Sync + 'static> RibTask<T> {
     /// changed, delete learned routes no path wants. The dump is filtered by
     /// the learned tag and read as it comes, never held whole.
     async fn check_learned(&mut self) {
+        // Dumps share one socket, each holding it to its end, and the
+        // host check's dump goes on only when this task polls it: it must
+        // end before this one can begin.
+        if let Some(check) = &mut self.routes_check {
+            let present = check.dump.as_mut().await;
+            self.finish_routes_check(present).await;
+        }
         let started = Instant::now();
         let (rib, local) = (&mut self.rib, &self.local);
         let mut stale = Vec::new();
@@ -739,5 +747,50 @@ mod tests {
         );
         assert!(h.task.routes.contains(&added.prefix()));
         assert!(!h.task.routes.contains(&removed.prefix()));
+    }
+    /// With the kernel's table, whose dumps share one socket: a check of
+    /// the learned routes, due while the host check's dump holds that
+    /// socket (its first part read), waits that dump out instead of
+    /// waiting forever for the socket.
+    #[test]
+    fn a_learned_check_lets_the_host_check_under_way_end_first() {
+        crate::kernel::in_own_netns(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let netlink = crate::kernel::Netlink::connect().expect("netlink");
+                // Enough routes for a dump of several parts.
+                let wanted: WantedRoutes = (0..2000u32)
+                    .map(|i| {
+                        let address = std::net::Ipv4Addr::from(0x0a00_0000 | i);
+                        Route::unreachable(IpNet::V4(address.into())).expect("valid")
+                    })
+                    .collect();
+                let (owned, report) = OwnedRoutes::start(netlink, &wanted, Sweep::RemoveStale)
+                    .await
+                    .expect("dump");
+                assert_eq!(report.added, 2000);
+                let (events, _) = broadcast::channel(8);
+                let mut task = RibTask::new(owned, wanted, Vec::new(), events);
+                let (reply, answer) = oneshot::channel();
+                task.handle(RibCommand::Reconcile(reply), &mut Vec::new())
+                    .await;
+                let check = task.routes_check.as_mut().expect("a check under way");
+                let first_part = std::future::poll_fn(|cx| {
+                    std::task::Poll::Ready(check.dump.as_mut().poll(cx).is_pending())
+                })
+                .await;
+                assert!(first_part, "the dump is read a part at a time");
+
+                tokio::time::timeout(Duration::from_secs(10), task.check_learned())
+                    .await
+                    .expect("the learned check ends");
+                let report = answer.await.expect("answer").expect("dump");
+                assert_eq!((report.added, report.deleted), (0, 0));
+                assert!(report.errors.is_empty());
+            });
+        });
     }
 }
