@@ -592,3 +592,139 @@ fn members<'a>(endpoints: impl IntoIterator<Item = &'a Endpoint>) -> Vec<Isolati
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::process::Command;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::endpoint::Target;
+    use crate::kernel::in_own_netns;
+
+    const CONFIG: &str = r#"
+[host]
+asn = 65001
+router_id = "192.0.2.1"
+index = 1
+
+[plan]
+cidr = "10.0.0.0/8"
+host_bits = 4
+tenant_bits = 2
+segment_bits = 2
+
+[[tenant]]
+name = "blue"
+id = 1
+segments = [ { name = "web", id = 1 } ]
+"#;
+
+    /// A state directory of the test's own, removed when dropped.
+    struct StateDir(PathBuf);
+
+    impl Drop for StateDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn run(program: &str, args: &[&str]) -> String {
+        let out = Command::new(program).args(args).output().expect(program);
+        assert!(out.status.success(), "{program} {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn index_of(link: &str) -> IfIndex {
+        let text = run("ip", &["-o", "link", "show", link]);
+        let index = text.split(':').next().and_then(|i| i.trim().parse().ok());
+        index.and_then(IfIndex::new).expect("an interface index")
+    }
+
+    /// A tap as libvirt leaves it: up.
+    fn make_tap(name: &str) {
+        run("ip", &["tuntap", "add", name, "mode", "tap"]);
+        run("ip", &["link", "set", name, "up"]);
+    }
+
+    async fn reconcile(task: &mut EndpointTask) {
+        let endpoints = task.begin_reconcile().await;
+        let survey = task.surveyor.survey(endpoints.clone()).await;
+        task.finish_reconcile(&endpoints, survey).await;
+    }
+
+    /// The routes a reconcile hands the RIB task: none for an endpoint it
+    /// routed before at the same index, one for an endpoint whose tap was
+    /// made again (a VM restarted) and is found wired at a new index.
+    #[test]
+    fn a_reconcile_hands_over_only_routes_that_are_new_or_moved() {
+        let dir = StateDir(
+            std::env::temp_dir().join(format!("romana-reconcile-test-{}", std::process::id())),
+        );
+        in_own_netns(|| {
+            run("ip", &["link", "set", "lo", "up"]);
+            make_tap("tapa");
+            let config = Config::parse(CONFIG, "test").expect("config");
+            let store = Store::open(&dir.0, &config.plan, config.host.index, &config.tenants)
+                .expect("store");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let (rib, mut commands) = mpsc::unbounded_channel();
+                let handed: Arc<Mutex<Vec<Route>>> = Arc::default();
+                let recorder = handed.clone();
+                tokio::spawn(async move {
+                    while let Some(command) = commands.recv().await {
+                        match command {
+                            RibCommand::SetLocal { routes, reply } => {
+                                recorder.lock().expect("lock").extend(routes);
+                                let _ = reply.send(Ok(()));
+                            }
+                            RibCommand::RemoveLocal { reply, .. } => {
+                                let _ = reply.send(Ok(()));
+                            }
+                            RibCommand::Reconcile(reply) => {
+                                let _ = reply.send(Ok(ReconcileReport::default()));
+                            }
+                            _ => {}
+                        }
+                    }
+                });
+                let wiring = Wiring::start().expect("wiring thread");
+                let mut task = EndpointTask::new(store, wiring, Arc::new(config), rib);
+                let added = task
+                    .add_all(&[AddRequest {
+                        name: Some("vm1".into()),
+                        tenant: "blue".into(),
+                        segment: "web".into(),
+                        target: Target::Tap("tapa".into()),
+                    }])
+                    .await;
+                let address = added[0].as_ref().expect("added").address;
+                let first = endpoint_route(address, index_of("tapa")).expect("route");
+                assert!(handed.lock().expect("lock").contains(&first));
+
+                handed.lock().expect("lock").clear();
+                reconcile(&mut task).await;
+                assert_eq!(*handed.lock().expect("lock"), [], "routed before");
+
+                // The VM restarted: its tap made again, wired (up, proxy
+                // ARP on) before the daemon looks.
+                run("ip", &["link", "del", "tapa"]);
+                make_tap("tapa");
+                run("sysctl", &["-qw", "net.ipv4.conf.tapa.proxy_arp=1"]);
+                let moved = endpoint_route(address, index_of("tapa")).expect("route");
+                assert_ne!(moved, first);
+                reconcile(&mut task).await;
+                assert_eq!(*handed.lock().expect("lock"), [moved], "moved");
+
+                handed.lock().expect("lock").clear();
+                reconcile(&mut task).await;
+                assert_eq!(*handed.lock().expect("lock"), [], "routed before");
+            });
+        });
+    }
+}
