@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use rtnetlink::packet_core::NetlinkBuffer;
+use rtnetlink::packet_core::{NLM_F_DUMP_INTR, NetlinkBuffer};
 
 /// `NLMSG_ERROR` and `NLMSG_DONE` (linux/netlink.h).
 pub const NLMSG_ERROR: u16 = 2;
@@ -94,6 +94,47 @@ pub fn messages(mut data: &[u8]) -> impl Iterator<Item = Result<Message<'_>, Mal
         };
         Some(message)
     })
+}
+
+/// Why a dump ended before its end.
+#[derive(Debug)]
+pub enum DumpFailure {
+    /// A part could not be read.
+    Malformed(Malformed),
+    /// The kernel ended the dump with this errno.
+    Kernel(i32),
+}
+
+/// Reads one datagram of the dump whose request was numbered `sequence`:
+/// hands each object of it to `each` (the kind of a message, and the
+/// message), notes in `interrupted` whether the kernel marked the part
+/// interrupted by a concurrent change, and says whether the dump's end was
+/// read. A dump that failed part way ends with its error.
+pub fn dump_part<E: From<DumpFailure>>(
+    datagram: &[u8],
+    sequence: u32,
+    interrupted: &mut bool,
+    mut each: impl FnMut(&Message) -> Result<(), E>,
+) -> Result<bool, E> {
+    for message in messages(datagram) {
+        let message = message.map_err(DumpFailure::Malformed)?;
+        if message.sequence != sequence {
+            continue;
+        }
+        *interrupted |= message.flags & NLM_F_DUMP_INTR != 0;
+        match message.kind {
+            NLMSG_DONE | NLMSG_ERROR => {
+                match message.error_code().map_err(DumpFailure::Malformed)? {
+                    0 if message.kind == NLMSG_DONE => return Ok(true),
+                    0 => {}
+                    code => return Err(DumpFailure::Kernel(code.saturating_abs()).into()),
+                }
+            }
+            kind if kind >= NLMSG_MIN_TYPE => each(&message)?,
+            _ => {}
+        }
+    }
+    Ok(false)
 }
 
 /// The attributes in `data`, as (type without flags, value). A trailing

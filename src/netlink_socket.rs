@@ -1,5 +1,6 @@
-//! The request sockets the endpoint wiring (rtnetlink) and the isolation
-//! table (nfnetlink) talk to the kernel through, opened one way: bound,
+//! The request sockets the endpoint wiring (rtnetlink), the route changes
+//! and dumps, and the isolation table (nfnetlink) talk to the kernel
+//! through, opened and read one way: bound,
 //! connected to the kernel, errors echoing only the request's header
 //! (`NETLINK_CAP_ACK`), and non-blocking, since the kernel answers these
 //! requests while it handles the `send`: an answer not queued when it is
@@ -25,4 +26,33 @@ pub fn open(protocol: isize) -> Result<Socket, (&'static str, io::Error)> {
         .set_non_blocking(true)
         .map_err(step("make non-blocking"))?;
     Ok(socket)
+}
+
+/// Why no datagram was read.
+#[derive(Debug)]
+pub enum ReceiveError {
+    /// Nothing is queued: an answer not queued now will never come.
+    NotQueued,
+    /// A datagram longer than the buffer's capacity, cut short and so
+    /// unreadable; the rest of it is gone.
+    TooLong(usize),
+    Io(io::Error),
+}
+
+/// Reads one datagram into `into`, emptied first; its capacity is the
+/// most that is read.
+pub fn receive(socket: &Socket, into: &mut Vec<u8>) -> Result<(), ReceiveError> {
+    into.clear();
+    let length = loop {
+        match socket.recv(into, libc::MSG_TRUNC) {
+            Ok(length) => break length,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(ReceiveError::NotQueued),
+            Err(e) => return Err(ReceiveError::Io(e)),
+        }
+    };
+    if length > into.len() {
+        return Err(ReceiveError::TooLong(length));
+    }
+    Ok(())
 }

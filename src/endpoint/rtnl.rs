@@ -11,13 +11,16 @@
 use std::io;
 
 use rtnetlink::packet_core::{
-    NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
 };
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::{Socket, protocols::NETLINK_ROUTE};
 
 use crate::kernel::{Errno, Failure};
-use crate::netlink_bytes::{Message, NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, messages};
+use crate::netlink_bytes::{
+    DumpFailure, Message, NLMSG_ERROR, NLMSG_MIN_TYPE, dump_part, messages,
+};
+use crate::netlink_socket::{ReceiveError, receive};
 
 use super::messages::{self, Link};
 use super::{EndpointError, link_bytes};
@@ -232,22 +235,14 @@ impl Rtnl {
         let mut interrupted = false;
         loop {
             self.receive_datagram()?;
-            for part in split_datagram(&self.incoming) {
-                let part = part?;
-                if part.sequence != sequence {
-                    continue;
+            let done = dump_part(&self.incoming, sequence, &mut interrupted, |message| {
+                if message.kind == RTM_NEWLINK {
+                    objects.extend(keep(link(message)?));
                 }
-                interrupted |= part.flags & NLM_F_DUMP_INTR != 0;
-                match part.kind {
-                    // A dump that failed part way ends with its error.
-                    NLMSG_DONE => {
-                        acknowledged(&part)?;
-                        return Ok((objects, interrupted));
-                    }
-                    NLMSG_ERROR => acknowledged(&part)?,
-                    RTM_NEWLINK => objects.extend(keep(link(&part)?)),
-                    _ => {}
-                }
+                Ok::<_, RtnlError>(())
+            })?;
+            if done {
+                return Ok((objects, interrupted));
             }
         }
     }
@@ -334,23 +329,13 @@ impl Rtnl {
 
     /// Reads one datagram into `incoming`.
     fn receive_datagram(&mut self) -> Result<(), RtnlError> {
-        self.incoming.clear();
-        let length = loop {
-            match self.socket.recv(&mut self.incoming, libc::MSG_TRUNC) {
-                Ok(length) => break length,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return Err(RtnlError::NoAnswer);
-                }
-                Err(e) => return Err(RtnlError::Io(e)),
-            }
-        };
-        if length > self.incoming.len() {
-            return Err(malformed(format!(
+        receive(&self.socket, &mut self.incoming).map_err(|e| match e {
+            ReceiveError::NotQueued => RtnlError::NoAnswer,
+            ReceiveError::TooLong(length) => malformed(format!(
                 "an answer of {length} octets is larger than the {MAX_ANSWER} read"
-            )));
-        }
-        Ok(())
+            )),
+            ReceiveError::Io(e) => RtnlError::Io(e),
+        })
     }
 }
 
@@ -373,8 +358,16 @@ fn malformed(text: String) -> RtnlError {
 pub(super) const RTM_NEWLINK: u16 = 16;
 pub(super) const RTM_DELLINK: u16 = 17;
 
-/// An `NLMSG_ERROR`, or the `NLMSG_DONE` that ends a dump: `Ok` if its
-/// error code is 0.
+impl From<DumpFailure> for RtnlError {
+    fn from(failure: DumpFailure) -> RtnlError {
+        match failure {
+            DumpFailure::Malformed(why) => malformed(why.to_string()),
+            DumpFailure::Kernel(errno) => RtnlError::Kernel(Errno(errno)),
+        }
+    }
+}
+
+/// An `NLMSG_ERROR`: `Ok` if its error code is 0.
 fn acknowledged(message: &Message) -> Result<(), RtnlError> {
     match message.error_code().map_err(|e| malformed(e.to_string()))? {
         0 => Ok(()),

@@ -10,16 +10,15 @@
 //! (reading one per route was a tenth of the daemon's time taking in a
 //! leaked full table).
 
-use std::io;
-
 use rtnetlink::packet_core::{
     NLM_F_ACK, NLM_F_REQUEST, NLMSG_ERROR, NetlinkBuffer, NetlinkMessage, NetlinkPayload,
 };
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::{Socket, protocols::NETLINK_ROUTE};
 
-use super::error::{ConnectError, Errno, Failure};
+use super::error::{ConnectError, Failure};
 use super::netlink::kernel_failure;
+use crate::netlink_socket::{ReceiveError, receive};
 
 /// Receive buffer asked for. Every request of a datagram may fail, and its
 /// error is queued before any is read, so it bounds the requests in a
@@ -133,14 +132,7 @@ impl ChangeSocket {
         datagram.clear();
         let start = results.len();
         if let Err(e) = self.socket.send(&self.outgoing, 0) {
-            let failure = match e.raw_os_error() {
-                Some(code) => Failure::Kernel {
-                    errno: Errno(code),
-                    message: None,
-                },
-                None => Failure::ConnectionClosed,
-            };
-            results.resize(start + count, Err(failure));
+            results.resize(start + count, Err(Failure::of_socket(&e)));
             return;
         }
         results.resize(start + count, Ok(()));
@@ -165,25 +157,23 @@ impl ChangeSocket {
         let last = answers.len().saturating_sub(1);
         let mut overrun = false;
         loop {
-            self.incoming.clear();
-            let length = match self.socket.recv(&mut self.incoming, libc::MSG_TRUNC) {
-                Ok(length) => length,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            match receive(&self.socket, &mut self.incoming) {
+                Ok(()) => {}
                 // The receive buffer was full and the kernel dropped an
                 // answer; what is still queued is read on.
-                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                Err(ReceiveError::Io(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    overrun = true;
+                    continue;
+                }
+                // Cut short, so unreadable; the kernel sends no answer this
+                // large to a change.
+                Err(ReceiveError::TooLong(_)) => {
                     overrun = true;
                     continue;
                 }
                 // Nothing queued: since the kernel answers during the
                 // `send`, the missing answers will never come.
                 Err(_) => return false,
-            };
-            if length > self.incoming.len() {
-                // Cut short, so unreadable; the kernel sends no answer this
-                // large to a change.
-                overrun = true;
-                continue;
             }
             for (sequence, failure) in errors(&self.incoming) {
                 // Answers to an earlier, abandoned datagram are skipped.
@@ -231,7 +221,7 @@ mod tests {
 
     use super::*;
     use crate::kernel::message::change_request;
-    use crate::kernel::{RTPROT_ROMANA_LEARNED, Route, RouteChange, in_own_netns};
+    use crate::kernel::{Errno, RTPROT_ROMANA_LEARNED, Route, RouteChange, in_own_netns};
 
     /// An answer as the kernel writes it: a header, the errno (0 for an
     /// acknowledgement), and the request's header echoed (capped).

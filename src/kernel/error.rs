@@ -8,7 +8,7 @@ use ipnet::IpNet;
 
 use super::plan::RouteChange;
 use super::route::IfIndex;
-use crate::netlink_bytes::Malformed;
+use crate::netlink_bytes::{DumpFailure, Malformed};
 
 /// An errno the kernel answered a netlink request with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +101,35 @@ impl Failure {
         match self {
             Failure::Kernel { errno, .. } => Some(*errno),
             _ => None,
+        }
+    }
+
+    /// A netlink socket's own error: the kernel's errno, or the socket gone.
+    pub(super) fn of_socket(error: &io::Error) -> Failure {
+        match error.raw_os_error() {
+            Some(code) => Failure::Kernel {
+                errno: Errno(code),
+                message: None,
+            },
+            None => Failure::ConnectionClosed,
+        }
+    }
+}
+
+impl From<Malformed> for Failure {
+    fn from(why: Malformed) -> Failure {
+        Failure::Unreadable(why)
+    }
+}
+
+impl From<DumpFailure> for Failure {
+    fn from(failure: DumpFailure) -> Failure {
+        match failure {
+            DumpFailure::Malformed(why) => Failure::Unreadable(why),
+            DumpFailure::Kernel(errno) => Failure::Kernel {
+                errno: Errno(errno),
+                message: None,
+            },
         }
     }
 }

@@ -8,15 +8,14 @@
 //! tasks after each part, so one of a leaked full table does not hold the
 //! sessions' keepalives.
 
-use std::io;
-
-use rtnetlink::packet_core::{NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkMessage};
+use rtnetlink::packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkMessage};
 use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::sys::{Socket, protocols::NETLINK_ROUTE};
 
-use crate::netlink_bytes::{Malformed, NLMSG_DONE, NLMSG_ERROR, messages};
+use crate::netlink_bytes::{Malformed, dump_part};
+use crate::netlink_socket::{ReceiveError, receive};
 
-use super::error::{ConnectError, Errno, Failure};
+use super::error::{ConnectError, Failure};
 use super::message::dump_request;
 use super::plan::PresentRoute;
 use super::route_bytes::present_route;
@@ -66,36 +65,17 @@ impl RouteDumps {
         let mut interrupted = false;
         loop {
             self.receive()?;
-            for message in messages(&self.incoming) {
-                let message = message.map_err(Failure::Unreadable)?;
-                if message.sequence != sequence {
-                    continue;
+            let done = dump_part(&self.incoming, sequence, &mut interrupted, |message| {
+                if message.kind == RTM_NEWROUTE
+                    && let Some(route) = present_route(message.payload)?
+                    && protocol.is_none_or(|p| p == route.protocol)
+                {
+                    each(route);
                 }
-                interrupted |= message.flags & NLM_F_DUMP_INTR != 0;
-                match message.kind {
-                    // A dump that failed part way ends with its error.
-                    NLMSG_DONE | NLMSG_ERROR => {
-                        match message.error_code().map_err(Failure::Unreadable)? {
-                            0 if message.kind == NLMSG_DONE => return Ok(interrupted),
-                            0 => {}
-                            code => {
-                                return Err(Failure::Kernel {
-                                    errno: Errno(code.saturating_abs()),
-                                    message: None,
-                                });
-                            }
-                        }
-                    }
-                    RTM_NEWROUTE => {
-                        let route = present_route(message.payload).map_err(Failure::Unreadable)?;
-                        if let Some(route) = route
-                            && protocol.is_none_or(|p| p == route.protocol)
-                        {
-                            each(route);
-                        }
-                    }
-                    _ => {}
-                }
+                Ok::<_, Failure>(())
+            })?;
+            if done {
+                return Ok(interrupted);
             }
             tokio::task::yield_now().await;
         }
@@ -110,37 +90,21 @@ impl RouteDumps {
         request.finalize();
         let mut bytes = vec![0; request.buffer_len()];
         request.serialize(&mut bytes);
-        self.socket.send(&bytes, 0).map_err(failure)?;
+        self.socket
+            .send(&bytes, 0)
+            .map_err(|e| Failure::of_socket(&e))?;
         Ok(self.sequence)
     }
 
     /// Reads one datagram into `incoming`.
     fn receive(&mut self) -> Result<(), Failure> {
-        self.incoming.clear();
-        let length = loop {
-            match self.socket.recv(&mut self.incoming, libc::MSG_TRUNC) {
-                Ok(length) => break length,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                // Not queued, so not coming (see the module comment).
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(Failure::NoAnswer),
-                Err(e) => return Err(failure(e)),
+        receive(&self.socket, &mut self.incoming).map_err(|e| match e {
+            // Not queued, so not coming (see the module comment).
+            ReceiveError::NotQueued => Failure::NoAnswer,
+            ReceiveError::TooLong(_) => {
+                Failure::Unreadable(Malformed("a dump part larger than the kernel makes them"))
             }
-        };
-        if length > self.incoming.len() {
-            return Err(Failure::Unreadable(Malformed(
-                "a dump part larger than the kernel makes them",
-            )));
-        }
-        Ok(())
-    }
-}
-
-fn failure(error: io::Error) -> Failure {
-    match error.raw_os_error() {
-        Some(code) => Failure::Kernel {
-            errno: Errno(code),
-            message: None,
-        },
-        None => Failure::ConnectionClosed,
+            ReceiveError::Io(e) => Failure::of_socket(&e),
+        })
     }
 }
