@@ -139,7 +139,7 @@ impl EndpointTask {
         self.finish_reconcile(&endpoints, survey).await;
         // The RIB task's check of the kernel's routes, under way: it goes
         // on while requests are served here, as the survey does.
-        let mut routes_check = self.check_routes_if_due(None);
+        let mut routes_check = self.check_routes_if_due();
         let mut next_reconcile = next_after(started);
         let mut reconcile_started = started;
         let mut survey: Option<(Arc<[Endpoint]>, SurveyAnswer)> = None;
@@ -173,7 +173,9 @@ impl EndpointTask {
                     let endpoints = survey.take().map(|(e, _)| e).unwrap_or_default();
                     let answer = answer.unwrap_or(Err(EndpointError::WiringStopped));
                     self.finish_reconcile(&endpoints, answer).await;
-                    routes_check = self.check_routes_if_due(routes_check);
+                    if routes_check.is_none() {
+                        routes_check = self.check_routes_if_due();
+                    }
                     next_reconcile = if std::mem::take(&mut again) {
                         Instant::now() + EVENT_SETTLE
                     } else {
@@ -489,11 +491,11 @@ impl EndpointTask {
     }
 
     /// Asks the RIB task to compare every route of the daemon with the
-    /// kernel's, if that is due and none is under way; the answer comes to
+    /// kernel's, if that is due; the answer comes to
     /// [`EndpointTask::routes_checked`].
-    fn check_routes_if_due(&mut self, under_way: Option<RoutesCheck>) -> Option<RoutesCheck> {
-        if under_way.is_some() || Instant::now() < self.routes_due {
-            return under_way;
+    fn check_routes_if_due(&mut self) -> Option<RoutesCheck> {
+        if Instant::now() < self.routes_due {
+            return None;
         }
         let (reply, answer) = oneshot::channel();
         self.rib.send(RibCommand::Reconcile(reply)).ok()?;

@@ -135,18 +135,19 @@ impl Netlink {
         Ok((objects, interrupted))
     }
 
-    /// Reads the routes of the main table of each family (of `protocol`, or
+    /// Reads the IPv4 and IPv6 routes of the main table (of `protocol`, or
     /// all) and hands each to `each` as it is read; returns whether the
     /// kernel marked a dump interrupted by a concurrent change.
     pub(super) async fn dump_routes(
         &self,
-        families: &[AddressFamily],
         protocol: Option<u8>,
         mut each: impl FnMut(PresentRoute) + Send,
     ) -> Result<bool, Failure> {
         let mut dumps = self.route_dumps.lock().await;
         let mut interrupted = false;
-        for &family in families {
+        // One dump per family: an AF_UNSPEC dump would also return
+        // multicast routing tables the daemon has no business with.
+        for family in [AddressFamily::Inet, AddressFamily::Inet6] {
             interrupted |= dumps.each(family, protocol, &mut each).await?;
         }
         Ok(interrupted)

@@ -4,8 +4,6 @@
 
 use std::future::Future;
 
-use rtnetlink::packet_route::AddressFamily;
-
 use super::error::{Action, DumpError, Errno, Failure, RouteError, RouteFailure};
 use super::message::change_request;
 use super::netlink::{Netlink, until_consistent};
@@ -62,11 +60,7 @@ impl RouteTable for Netlink {
         protocol: Option<u8>,
         each: impl FnMut(PresentRoute) + Send,
     ) -> Result<bool, DumpError> {
-        // One dump per family: an AF_UNSPEC dump would also return
-        // multicast routing tables the daemon has no business with.
-        self.dump_routes(&[AddressFamily::Inet, AddressFamily::Inet6], protocol, each)
-            .await
-            .map_err(DumpError)
+        self.dump_routes(protocol, each).await.map_err(DumpError)
     }
 
     async fn apply(&self, protocol: u8, changes: &[RouteChange]) -> Vec<Result<(), RouteError>> {

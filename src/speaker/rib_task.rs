@@ -503,6 +503,14 @@ mod tests {
         present(&via(prefix, &[gateway]), RTPROT_ROMANA_LEARNED)
     }
 
+    /// Polls the check's dump once, as the task's loop does at once;
+    /// whether it is still going on.
+    async fn poll_dump_once<T>(task: &mut RibTask<T>) -> bool {
+        let check = task.routes_check.as_mut().expect("a check under way");
+        std::future::poll_fn(|cx| std::task::Poll::Ready(check.dump.as_mut().poll(cx).is_pending()))
+            .await
+    }
+
     struct Harness {
         task: RibTask<FakeTable>,
         commands: mpsc::UnboundedReceiver<RibCommand>,
@@ -573,12 +581,7 @@ mod tests {
         /// Lets the check's dump read the table, as the task's loop does
         /// at once.
         async fn begin_dump(&mut self) {
-            let check = self.task.routes_check.as_mut().expect("a check under way");
-            std::future::poll_fn(|cx| {
-                let _ = check.dump.as_mut().poll(cx);
-                std::task::Poll::Ready(())
-            })
-            .await;
+            poll_dump_once(&mut self.task).await;
         }
 
         /// Lets the check's dump end, as the task's loop does.
@@ -777,11 +780,7 @@ mod tests {
                 let (reply, answer) = oneshot::channel();
                 task.handle(RibCommand::Reconcile(reply), &mut Vec::new())
                     .await;
-                let check = task.routes_check.as_mut().expect("a check under way");
-                let first_part = std::future::poll_fn(|cx| {
-                    std::task::Poll::Ready(check.dump.as_mut().poll(cx).is_pending())
-                })
-                .await;
+                let first_part = poll_dump_once(&mut task).await;
                 assert!(first_part, "the dump is read a part at a time");
 
                 tokio::time::timeout(Duration::from_secs(10), task.check_learned())
